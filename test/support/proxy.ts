@@ -1,0 +1,96 @@
+import net from 'node:net';
+
+/** How the proxy treats bytes right now. */
+export type LinkMode = 'pass' | 'blackhole';
+
+/**
+ * A TCP proxy on 127.0.0.1 that can break the link between a client and the real server in the
+ * ways real networks do: `blackhole()` keeps both sockets open but stops moving bytes (a
+ * half-open link), `drop()` resets every connection, `setDelay()` adds latency per chunk.
+ */
+export interface FaultProxy {
+  url(path?: string): string;
+  port: number;
+  blackhole(): void;
+  pass(): void;
+  drop(): void;
+  setDelay(ms: number): void;
+  /** Refuse new connections (they are reset at once) until `accept()`. */
+  refuse(): void;
+  accept(): void;
+  connections(): number;
+  close(): Promise<void>;
+}
+
+export async function startProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<FaultProxy> {
+  let mode: LinkMode = 'pass';
+  let delay = 0;
+  let refusing = false;
+  const pairs = new Set<[net.Socket, net.Socket]>();
+
+  const pipe = (from: net.Socket, to: net.Socket) => {
+    from.on('data', (chunk) => {
+      if (mode === 'blackhole') return; // swallowed: neither side learns anything
+      const write = () => {
+        if (!to.destroyed) to.write(chunk);
+      };
+      if (delay > 0) setTimeout(write, delay);
+      else write();
+    });
+  };
+
+  const server = net.createServer((client) => {
+    if (refusing) {
+      client.resetAndDestroy();
+      return;
+    }
+    const upstream = net.connect(targetPort, targetHost);
+    const pair: [net.Socket, net.Socket] = [client, upstream];
+    pairs.add(pair);
+    pipe(client, upstream);
+    pipe(upstream, client);
+    const end = () => {
+      pairs.delete(pair);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('close', end).on('error', end);
+    upstream.on('close', end).on('error', end);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+
+  const destroyAll = () => {
+    for (const [a, b] of pairs) {
+      a.resetAndDestroy();
+      b.destroy();
+    }
+    pairs.clear();
+  };
+
+  return {
+    port,
+    url: (path = '/ws') => `ws://127.0.0.1:${port}${path}`,
+    blackhole: () => {
+      mode = 'blackhole';
+    },
+    pass: () => {
+      mode = 'pass';
+    },
+    drop: destroyAll,
+    setDelay: (ms) => {
+      delay = ms;
+    },
+    refuse: () => {
+      refusing = true;
+    },
+    accept: () => {
+      refusing = false;
+    },
+    connections: () => pairs.size,
+    close: async () => {
+      destroyAll();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
