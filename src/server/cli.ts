@@ -1,0 +1,102 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { createServer } from './index';
+
+const USAGE = `Usage: sdk-realtime serve [options]
+
+Options:
+  --port <n>          TCP port (default 8080; 0 picks a free one)
+  --host <addr>       interface to listen on (default 127.0.0.1)
+  --dev               development mode: /dev/token, the demo page at /, dev defaults for secrets
+  --jwt-secret <s>    HS256 secret for client tokens (env SDK_REALTIME_JWT_SECRET)
+  --api-key <k>       API key for POST /notify (env SDK_REALTIME_API_KEY)
+  -h, --help          show this help
+`;
+
+/** The dev-mode API key used when `--dev` is given without one. */
+const DEV_API_KEY = 'dev-api-key';
+
+async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        port: { type: 'string' },
+        host: { type: 'string' },
+        dev: { type: 'boolean' },
+        'jwt-secret': { type: 'string' },
+        'api-key': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (positionals[0] !== 'serve' || positionals.length > 1) {
+    process.stderr.write(USAGE);
+    return 2;
+  }
+  const port = values.port === undefined ? 8080 : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    process.stderr.write(`--port must be an integer between 0 and 65535\n`);
+    return 2;
+  }
+  const dev = values.dev === true;
+  const jwtSecret = values['jwt-secret'] ?? process.env.SDK_REALTIME_JWT_SECRET ?? undefined;
+  let apiKey = values['api-key'] ?? process.env.SDK_REALTIME_API_KEY ?? undefined;
+  if (!dev && !jwtSecret) {
+    process.stderr.write('a JWT secret is required: --jwt-secret or SDK_REALTIME_JWT_SECRET (or --dev)\n');
+    return 2;
+  }
+  if (dev && !apiKey) apiKey = DEV_API_KEY;
+
+  const server = await createServer({
+    port,
+    host: values.host ?? '127.0.0.1',
+    dev,
+    demo: dev,
+    jwtSecret: jwtSecret || undefined,
+    apiKey: apiKey || undefined,
+  });
+  const out = (line: string) => process.stdout.write(line + '\n');
+  out(`sdk-realtime server listening`);
+  out(`  WebSocket: ${server.url}`);
+  out(`  HTTP:      ${server.httpUrl}  (POST /notify, GET /healthz, GET /metrics)`);
+  if (dev) {
+    out(`  Demo:      ${server.httpUrl}/`);
+    out(`  Dev token: POST ${server.httpUrl}/dev/token {"app","user"}`);
+    out(`  API key:   ${apiKey}${apiKey === DEV_API_KEY ? ' (development default)' : ''}`);
+    out(`  WARNING: development mode. Do not expose this server in production.`);
+  }
+  if (!apiKey) out('  (no API key: POST /notify is disabled; set --api-key or SDK_REALTIME_API_KEY)');
+
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      out(`${signal}: closing connections...`);
+      server.close().then(resolve, resolve);
+      setTimeout(resolve, 5000).unref();
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    process.stderr.write(`sdk-realtime: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,97 @@
+import { randomBytes } from 'node:crypto';
+import type { Publication, StreamPosition, SubscribeResult } from '../protocol/frames';
+
+/** One stored message of a stream. The same `data` object is shared by every stream it went to. */
+export interface HistoryEntry {
+  id: string;
+  offset: number;
+  ts: number;
+  data: unknown;
+}
+
+/** How much history a stream keeps: at most `size` messages, none older than `ttl` ms. */
+export interface HistoryLimits {
+  size: number;
+  ttl: number;
+}
+
+/** A fresh random history epoch (12 base64url characters). */
+export function newEpoch(): string {
+  return randomBytes(9).toString('base64url');
+}
+
+/**
+ * The bounded history of one stream. Its `epoch` is chosen when it is created; offsets start at 1
+ * and grow by one per appended message. Old messages are trimmed by count and by age.
+ */
+export class StreamHistory {
+  readonly epoch = newEpoch();
+  /** Offset of the newest message ever appended (0 when none). */
+  private last = 0;
+  private entries: HistoryEntry[] = [];
+  /** Time of the last append or read, for idle clean-up. */
+  lastActivity: number;
+
+  constructor(
+    readonly stream: string,
+    private readonly limits: HistoryLimits,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.lastActivity = now();
+  }
+
+  /** Offset of the newest message (0 when the stream never had one). */
+  get offset(): number {
+    return this.last;
+  }
+
+  /** Number of messages currently held. */
+  get size(): number {
+    this.trimAge();
+    return this.entries.length;
+  }
+
+  /** Append a message; returns its offset in this stream. */
+  append(id: string, ts: number, data: unknown): number {
+    this.lastActivity = this.now();
+    const offset = ++this.last;
+    if (this.limits.size > 0) {
+      this.entries.push({ id, offset, ts, data });
+      if (this.entries.length > this.limits.size) this.entries.splice(0, this.entries.length - this.limits.size);
+    }
+    this.trimAge();
+    return offset;
+  }
+
+  /**
+   * Recovery from a client's last position, per docs/protocol.md:
+   * no `since` → nothing to replay, recovered; same epoch → what follows `since.offset`,
+   * recovered only if nothing was trimmed; other epoch → the whole current history, not recovered.
+   */
+  since(since?: StreamPosition): SubscribeResult {
+    this.lastActivity = this.now();
+    this.trimAge();
+    const base = { epoch: this.epoch, offset: this.last };
+    if (!since) return { ...base, recovered: true, pubs: [] };
+    if (since.epoch !== this.epoch) return { ...base, recovered: false, pubs: this.entries.map((e) => this.pub(e)) };
+    if (since.offset >= this.last) {
+      // Equal: nothing missed. Greater: the client claims a position this history never reached.
+      return { ...base, recovered: since.offset === this.last, pubs: [] };
+    }
+    const first = this.entries[0];
+    const recovered = first !== undefined && first.offset <= since.offset + 1;
+    const pubs = this.entries.filter((e) => e.offset > since.offset).map((e) => this.pub(e));
+    return { ...base, recovered, pubs };
+  }
+
+  private pub(e: HistoryEntry): Publication {
+    return { topic: this.stream, id: e.id, offset: e.offset, epoch: this.epoch, ts: e.ts, data: e.data };
+  }
+
+  private trimAge(): void {
+    const cutoff = this.now() - this.limits.ttl;
+    let n = 0;
+    while (n < this.entries.length && this.entries[n]!.ts <= cutoff) n++;
+    if (n > 0) this.entries.splice(0, n);
+  }
+}

@@ -1,0 +1,61 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+/** An HTTP error answer: status and the `{ error: { code, message, field? } }` body. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly extra: { field?: string; retryAfter?: number } = {},
+  ) {
+    super(message);
+  }
+}
+
+/** Answer with a JSON body. */
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': String(Buffer.byteLength(text)),
+    'cache-control': 'no-store',
+    ...headers,
+  });
+  res.end(text);
+}
+
+/** Answer an {@link HttpError} (with `Retry-After` in seconds when it carries `retryAfter` ms). */
+export function sendHttpError(res: ServerResponse, e: HttpError): void {
+  const headers: Record<string, string> = {};
+  if (e.extra.retryAfter !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(e.extra.retryAfter / 1000)));
+  const error: Record<string, unknown> = { code: e.code, message: e.message };
+  if (e.extra.field !== undefined) error.field = e.extra.field;
+  if (e.extra.retryAfter !== undefined) error.retryAfter = e.extra.retryAfter;
+  sendJson(res, e.status, { error }, headers);
+}
+
+/** Read a request body of at most `max` bytes and parse it as JSON (413 when bigger, 400 when not JSON). */
+export async function readJson(req: IncomingMessage, max: number): Promise<unknown> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > max) throw new HttpError(413, 'too_large', `body exceeds ${max} bytes`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > max) throw new HttpError(413, 'too_large', `body exceeds ${max} bytes`);
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new HttpError(400, 'bad_request', 'body is not valid JSON');
+  }
+}
+
+/** The token of an `Authorization: Bearer <token>` header, or undefined. */
+export function bearer(req: IncomingMessage): string | undefined {
+  const h = req.headers.authorization;
+  const m = h ? /^Bearer\s+(.+)$/i.exec(h.trim()) : null;
+  return m ? m[1] : undefined;
+}

@@ -1,0 +1,153 @@
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer } from 'ws';
+import { CloseCode, type PublishResult } from '../protocol/frames';
+import { TokenAuthority } from './auth';
+import { MemoryBroker } from './brokers/memory';
+import type { Broker } from './brokers/types';
+import { Connection, type ServerCore } from './connection';
+import { createDevTokenHandler } from './dev-token';
+import { createRouter } from './http';
+import { IdempotencyCache } from './idempotency';
+import { Metrics } from './metrics';
+import { createNotifyHandler } from './notify';
+import { resolveOptions, type ServerOptions } from './options';
+import { Presence } from './presence';
+import { publishTo, type PublishReceipt, type PublishTarget } from './publish';
+
+export type { ServerOptions, ConnectionContext, RpcMethod } from './options';
+export { defaultCanSubscribe } from './options';
+export type { Logger } from './logger';
+export type { Broker, Delivery, PublishOutcome, StreamOffset, Subscriber } from './brokers/types';
+export { MemoryBroker } from './brokers/memory';
+export type { PublishReceipt, PublishTarget } from './publish';
+export { RpcError } from './errors';
+
+/** Counts of what the server currently holds, for tests and dashboards. */
+export interface ServerStats {
+  /** Open connections that completed `connect`. */
+  connections: number;
+  /** Topic subscriptions (`sub`) across connections; personal streams not included. */
+  subscriptions: number;
+  /** Watched topics (`watch`) across connections. */
+  watches: number;
+}
+
+/** A running reference server. */
+export interface RealtimeServer {
+  /** WebSocket URL, `ws://host:port/ws`. */
+  readonly url: string;
+  /** HTTP base URL, `http://host:port`. */
+  readonly httpUrl: string;
+  readonly port: number;
+  /**
+   * Publish from the same process, exactly like `POST /notify` (no API key, no rate limit):
+   * every connection of each user, each device and every subscriber of each topic gets the message once.
+   */
+  publish(appId: string, target: PublishTarget): Promise<PublishReceipt>;
+  stats(): ServerStats;
+  /** Send every client a `close` frame (4004, reconnect) and stop. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Start the reference server; resolves once it listens. A bad option throws a TypeError naming it. */
+export async function createServer(options: ServerOptions): Promise<RealtimeServer> {
+  const o = resolveOptions(options);
+  const log = o.logger;
+  const metrics = new Metrics();
+  const broker: Broker =
+    o.broker ?? new MemoryBroker({ history: o.history, onError: (e) => log.error('delivery failed', e) });
+  const presence = new Presence(o.presenceInterval);
+  const auth = new TokenAuthority({ jwtSecret: o.jwtSecret, jwks: o.jwks, dev: o.dev });
+  const publish = (app: string, target: PublishTarget): Promise<PublishReceipt> => publishTo(broker, metrics, app, target);
+  const core: ServerCore = {
+    options: o,
+    broker,
+    presence,
+    metrics,
+    auth,
+    idempotency: new IdempotencyCache<PublishResult>(10_000, 5 * 60_000),
+    publish,
+  };
+
+  if (o.dev) {
+    log.warn('DEVELOPMENT MODE: POST /dev/token mints tokens for anyone. Never run this in production.');
+    if (!o.jwtSecret && !o.jwks) log.warn('DEVELOPMENT MODE: no jwtSecret given; signing with a random per-process secret.');
+  }
+
+  const connections = new Set<Connection>();
+  const router = createRouter({
+    metrics,
+    logger: log,
+    notify: createNotifyHandler({
+      apiKey: o.apiKey,
+      apps: o.apps,
+      maxBodyBytes: o.maxBodyBytes,
+      rateLimit: o.notifyRateLimit,
+      metrics,
+      publish,
+    }),
+    devToken: o.dev ? createDevTokenHandler(auth, o.apps, o.maxBodyBytes) : undefined,
+    demo: o.demo,
+    staticDir: o.serveStatic,
+  });
+  const http: HttpServer = createHttpServer(router);
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 2 * o.maxFrameBytes });
+  http.on('upgrade', (req, socket, head) => {
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const c = new Connection(ws, core, (gone) => connections.delete(gone));
+      connections.add(c);
+    });
+  });
+  wss.on('error', (e) => log.error('WebSocket server error', e));
+
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(o.port, o.host, () => {
+      http.off('error', reject);
+      resolve();
+    });
+  });
+  http.on('error', (e) => log.error('HTTP server error', e));
+  const port = (http.address() as AddressInfo).port;
+  const hostForUrl = o.host.includes(':') ? `[${o.host}]` : o.host;
+  const httpUrl = `http://${hostForUrl}:${port}`;
+  const url = `ws://${hostForUrl}:${port}/ws`;
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      for (const c of connections) c.closeWith(CloseCode.Shutdown, 'server shutting down', true);
+      // Give the close handshakes a moment, then cut whatever is left.
+      const deadline = Date.now() + 1000;
+      while ([...wss.clients].some((ws) => ws.readyState !== ws.CLOSED) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      for (const ws of wss.clients) ws.terminate();
+      await new Promise<void>((r) => wss.close(() => r()));
+      http.closeAllConnections();
+      await new Promise<void>((r) => http.close(() => r()));
+      presence.close();
+      await broker.close();
+    })());
+
+  return {
+    url,
+    httpUrl,
+    port,
+    publish,
+    stats: () => {
+      let subscriptions = 0;
+      let watches = 0;
+      let open = 0;
+      for (const c of connections) {
+        const s = c.stats();
+        if (s.open) open++;
+        subscriptions += s.subscriptions;
+        watches += s.watches;
+      }
+      return { connections: open, subscriptions, watches };
+    },
+    close,
+  };
+}

@@ -1,0 +1,105 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
+import type { Metrics } from './metrics';
+import type { PublishReceipt, PublishTarget } from './publish';
+import { TokenBucket } from './rate-limit';
+import { HttpError, bearer, readJson, sendHttpError, sendJson } from './http-util';
+
+/** Most ids one `/notify` may list per target kind. */
+export const MAX_TARGETS = 1000;
+
+const ids = z.array(z.string().min(1, 'must be a non-empty string')).max(MAX_TARGETS, `at most ${MAX_TARGETS} entries`);
+
+/** The `POST /notify` body (docs/protocol.md, HTTP endpoints). */
+export const notifyBody = z
+  .object({
+    appId: z.string().min(1, 'must be a non-empty string'),
+    users: ids.optional(),
+    devices: ids.optional(),
+    eventTopics: ids.optional(),
+    data: z.custom<unknown>((v) => v !== undefined, { message: 'is required (any JSON value)' }),
+  })
+  .superRefine((body, ctx) => {
+    if (!body.users?.length && !body.devices?.length && !body.eventTopics?.length) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['eventTopics'],
+        message: 'at least one target is required: users, devices or eventTopics',
+      });
+    }
+  });
+
+export interface NotifyDeps {
+  apiKey: string | Record<string, string> | undefined;
+  apps: Set<string> | undefined;
+  maxBodyBytes: number;
+  rateLimit: { requests: number; per: number };
+  metrics: Metrics;
+  publish(app: string, target: PublishTarget): Promise<PublishReceipt>;
+}
+
+/** Compare secrets in constant time (hashing first so lengths need not match). */
+function sameSecret(a: string, b: string): boolean {
+  const h = (s: string) => createHash('sha256').update(s).digest();
+  return timingSafeEqual(h(a), h(b));
+}
+
+/** Builds the `POST /notify` handler: authenticate, validate, rate limit per app, publish. */
+export function createNotifyHandler(deps: NotifyDeps): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  const buckets = new Map<string, TokenBucket>();
+
+  const take = (app: string): number => {
+    let b = buckets.get(app);
+    if (!b) {
+      if (buckets.size >= 10_000) for (const [k, v] of buckets) if (v.isFull()) buckets.delete(k);
+      buckets.set(app, (b = new TokenBucket(deps.rateLimit.requests, deps.rateLimit.per)));
+    }
+    return b.take() ? 0 : Math.max(1, b.retryAfter());
+  };
+
+  const handle = async (req: IncomingMessage): Promise<{ status: number; body: unknown }> => {
+    const { apiKey } = deps;
+    if (apiKey === undefined) throw new HttpError(404, 'not_found', '/notify is disabled: the server has no apiKey');
+    const key = bearer(req);
+    if (!key) throw new HttpError(401, 'unauthorized', 'missing "Authorization: Bearer <apiKey>"');
+    if (typeof apiKey === 'string' && !sameSecret(key, apiKey)) throw new HttpError(401, 'unauthorized', 'wrong API key');
+
+    const raw = await readJson(req, deps.maxBodyBytes);
+    const parsed = notifyBody.safeParse(raw);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      const field = issue.path.map(String).join('.');
+      throw new HttpError(400, 'bad_request', field ? `${field}: ${issue.message}` : issue.message, { field: field || '(body)' });
+    }
+    const body = parsed.data;
+    if (typeof apiKey === 'object') {
+      const expected = Object.prototype.hasOwnProperty.call(apiKey, body.appId) ? apiKey[body.appId] : undefined;
+      if (expected === undefined || !sameSecret(key, expected)) throw new HttpError(401, 'unauthorized', 'wrong API key for this app');
+    }
+    if (deps.apps && !deps.apps.has(body.appId)) throw new HttpError(403, 'forbidden', `app "${body.appId}" is not allowed`);
+    const retryAfter = take(body.appId);
+    if (retryAfter > 0) throw new HttpError(429, 'rate_limited', 'too many /notify requests for this app', { retryAfter });
+
+    const receipt = await deps.publish(body.appId, {
+      users: body.users,
+      devices: body.devices,
+      eventTopics: body.eventTopics,
+      data: body.data,
+    });
+    return { status: 200, body: receipt };
+  };
+
+  return async (req, res) => {
+    try {
+      const { status, body } = await handle(req);
+      deps.metrics.notify(status);
+      sendJson(res, status, body);
+    } catch (e) {
+      const error = e instanceof HttpError ? e : new HttpError(500, 'internal', 'internal server error');
+      deps.metrics.notify(error.status);
+      sendHttpError(res, error);
+      if (!(e instanceof HttpError)) throw e;
+    }
+  };
+}
