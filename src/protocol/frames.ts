@@ -224,6 +224,8 @@ export const ErrorCode = {
   OutboxFull: 'outbox_full',
   Closed: 'closed',
   Transport: 'transport',
+  /** An application handler (message, event or token function) threw; the error is the `cause`. */
+  Handler: 'handler',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -1,0 +1,227 @@
+import type { Publication, StreamPosition, SubscribeResult } from '../protocol/frames';
+import type { RealtimeError } from './errors';
+
+/** A handler of the messages of one topic. */
+export type MessageHandler<T = unknown> = (message: Publication<T>) => void;
+
+/** Payload of the `subscribed` event and of {@link SubscribeOptions.onSubscribed}. */
+export interface SubscribedInfo {
+  topic: string;
+  /** `true` when every message missed since the last position was replayed; `false`: a gap, refetch. */
+  recovered: boolean;
+}
+
+/** Payload of the `gap` event and of {@link SubscribeOptions.onGap}: messages may have been missed. */
+export interface GapInfo {
+  topic: string;
+  /**
+   * `not_recovered`: the server no longer had every missed message (history trimmed or restarted);
+   * `offset_jump`: a live message skipped offsets; `epoch_changed`: the stream's history was reset.
+   */
+  reason: 'not_recovered' | 'offset_jump' | 'epoch_changed';
+}
+
+/** Per-handler options of `client.subscribe`. */
+export interface SubscribeOptions {
+  /** Called each time the server confirms the subscription (first time and after every reconnect). */
+  onSubscribed?(info: SubscribedInfo): void;
+  /** Called when messages may have been missed: refetch the state this topic describes. */
+  onGap?(info: GapInfo): void;
+  /** Called when the server refuses the subscription (e.g. `forbidden`); the subscription then ends. */
+  onError?(error: RealtimeError): void;
+}
+
+/** One handler's hold on a topic. */
+export interface Subscription {
+  readonly topic: string;
+  /**
+   * `pending` until the server confirms (again after each reconnect), `subscribed`, `failed` after
+   * a refusal, `unsubscribed` after `unsubscribe()`.
+   */
+  readonly state: 'pending' | 'subscribed' | 'failed' | 'unsubscribed';
+  /** Whether the last (re)subscription recovered every missed message; `undefined` before the first. */
+  readonly recovered: boolean | undefined;
+  /** Stop this handler; the last handler of a topic leaving unsubscribes on the server. Idempotent. */
+  unsubscribe(): void;
+}
+
+interface Entry {
+  fn: MessageHandler;
+  opts: SubscribeOptions | undefined;
+  done?: 'failed' | 'unsubscribed';
+}
+
+interface Topic {
+  entries: Set<Entry>;
+  /** The server confirmed the subscription on the current link. */
+  confirmed: boolean;
+  recovered?: boolean;
+}
+
+export interface SubscriptionHooks {
+  /** Call an app callback; thrown errors are reported, never propagated. */
+  guard<A>(fn: ((arg: A) => void) | undefined, arg: A): void;
+  /** Every delivered message, once, whatever its streams. */
+  message(m: Publication): void;
+  subscribed(info: SubscribedInfo): void;
+  gap(info: GapInfo): void;
+  /** The first handler of `topic` arrived: send `sub`. */
+  sub(topic: string): void;
+  /** The last handler of `topic` left: send `unsub`. */
+  unsub(topic: string): void;
+}
+
+/** Topics, their handlers and the last position delivered per stream; in-order, de-duplicated delivery. */
+export interface Subscriptions {
+  add(topic: string, fn: MessageHandler, opts?: SubscribeOptions): Subscription;
+  /** Topics with at least one handler. */
+  topics(): IterableIterator<string>;
+  /** Last position delivered in `stream`, to resume from. */
+  since(stream: string): StreamPosition | undefined;
+  /** Positions of the personal streams (`user:…`, `device:…`), for `connect.streams`. */
+  personal(): Record<string, StreamPosition> | undefined;
+  /** Apply a `sub` reply (or a personal stream of the `connect` reply): replay, then report. */
+  recover(stream: string, result: SubscribeResult, since: StreamPosition | undefined): void;
+  /** The server refused `topic`: its handlers get the error and the subscription ends. */
+  refuse(topic: string, error: RealtimeError): void;
+  /** The link was lost: every topic needs confirming again. */
+  unconfirm(): void;
+  /** Deliver one message (live or replayed). */
+  deliver(m: Publication): void;
+}
+
+/** How many recent message ids are remembered to drop a message arriving on a second stream. */
+const RECENT_IDS = 1000;
+
+const isPersonal = (stream: string) => stream.startsWith('user:') || stream.startsWith('device:');
+
+export function createSubscriptions(hooks: SubscriptionHooks): Subscriptions {
+  const topics = new Map<string, Topic>();
+  const positions = new Map<string, StreamPosition>();
+  // Recent ids: a ring buffer plus a Set, O(1) per message and bounded.
+  const ring: (string | undefined)[] = new Array(RECENT_IDS);
+  const recent = new Set<string>();
+  let next = 0;
+  const seen = (id: string) => {
+    if (recent.has(id)) return true;
+    const old = ring[next];
+    if (old !== undefined) recent.delete(old);
+    ring[next] = id;
+    recent.add(id);
+    next = (next + 1) % RECENT_IDS;
+    return false;
+  };
+
+  const gap = (topic: string, reason: GapInfo['reason']) => {
+    const info: GapInfo = { topic, reason };
+    const t = topics.get(topic);
+    if (t) {
+      t.recovered = false;
+      for (const e of t.entries) hooks.guard(e.opts?.onGap, info);
+    }
+    hooks.gap(info);
+  };
+
+  const dispatch = (stream: string, m: Publication) => {
+    const t = topics.get(stream);
+    if (t) for (const e of t.entries) hooks.guard(e.fn, m);
+  };
+
+  const deliver = (m: Publication) => {
+    const stream = m.topic;
+    const pos = positions.get(stream);
+    if (pos) {
+      if (pos.epoch === m.epoch) {
+        if (m.offset <= pos.offset) return; // already delivered
+        if (m.offset > pos.offset + 1) gap(stream, 'offset_jump');
+      } else {
+        pos.epoch = m.epoch;
+        gap(stream, 'epoch_changed');
+      }
+      pos.offset = m.offset;
+    } else if (topics.has(stream) || isPersonal(stream)) {
+      positions.set(stream, { epoch: m.epoch, offset: m.offset });
+    }
+    const also = m.also;
+    if (also) {
+      for (const s in also) {
+        const p = positions.get(s);
+        const offset = also[s]!;
+        if (p && offset > p.offset) p.offset = offset;
+      }
+    }
+    if (seen(m.id)) return; // delivered on another stream already
+    dispatch(stream, m);
+    if (also) for (const s in also) dispatch(s, m);
+    hooks.message(m);
+  };
+
+  return {
+    add(topic, fn, opts) {
+      const entry: Entry = { fn, opts };
+      let t = topics.get(topic);
+      const first = !t;
+      if (!t) topics.set(topic, (t = { entries: new Set(), confirmed: false }));
+      t.entries.add(entry);
+      if (first) hooks.sub(topic);
+      return {
+        topic,
+        get state() {
+          return entry.done ?? (topics.get(topic)?.confirmed ? 'subscribed' : 'pending');
+        },
+        get recovered() {
+          return entry.done ? undefined : topics.get(topic)?.recovered;
+        },
+        unsubscribe() {
+          const cur = topics.get(topic);
+          if (entry.done || !cur) return;
+          entry.done = 'unsubscribed';
+          cur.entries.delete(entry);
+          if (cur.entries.size) return;
+          topics.delete(topic);
+          if (!isPersonal(topic)) positions.delete(topic);
+          hooks.unsub(topic);
+        },
+      };
+    },
+    topics: () => topics.keys(),
+    since: (stream) => positions.get(stream),
+    personal() {
+      let out: Record<string, StreamPosition> | undefined;
+      for (const [s, p] of positions) if (isPersonal(s)) (out ??= {})[s] = { epoch: p.epoch, offset: p.offset };
+      return out;
+    },
+    recover(stream, r, since) {
+      const t = topics.get(stream);
+      if (!t && !isPersonal(stream)) return; // unsubscribed while the reply was on its way
+      let pos = positions.get(stream);
+      if (!pos || pos.epoch !== r.epoch) {
+        positions.set(stream, (pos = { epoch: r.epoch, offset: since && since.epoch === r.epoch ? since.offset : 0 }));
+      }
+      if (Array.isArray(r.pubs)) for (const m of r.pubs) deliver(m);
+      if (pos.offset < r.offset) pos.offset = r.offset;
+      const info: SubscribedInfo = { topic: stream, recovered: r.recovered !== false };
+      if (t) {
+        t.confirmed = true;
+        t.recovered = info.recovered;
+        for (const e of t.entries) hooks.guard(e.opts?.onSubscribed, info);
+      }
+      hooks.subscribed(info);
+      if (!info.recovered) gap(stream, 'not_recovered');
+    },
+    refuse(topic, error) {
+      const t = topics.get(topic);
+      if (!t) return;
+      topics.delete(topic);
+      if (!isPersonal(topic)) positions.delete(topic);
+      for (const e of t.entries) {
+        e.done = 'failed';
+        hooks.guard(e.opts?.onError, error);
+      }
+    },
+    unconfirm() {
+      for (const t of topics.values()) t.confirmed = false;
+    },
+    deliver,
+  };
+}

@@ -1,0 +1,94 @@
+import type { Transport, TransportHandlers } from './types';
+
+/** The part of the WebSocket API the transport uses (browser `WebSocket` and `ws` both have it). */
+interface WebSocketLike {
+  binaryType: string;
+  onopen: ((ev: unknown) => void) | null;
+  onmessage: ((ev: { data: unknown }) => void) | null;
+  onerror: ((ev: unknown) => void) | null;
+  onclose: ((ev: { code?: number; reason?: string }) => void) | null;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+}
+type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
+
+export interface WebSocketTransportOptions {
+  /**
+   * WebSocket implementation. Default: `globalThis.WebSocket`; where there is none (Node 20), the
+   * `ws` package, loaded with a dynamic `import('ws')` only then, so browser bundles never carry it.
+   */
+  WebSocket?: WebSocketConstructor;
+  /** Subprotocols to offer. Default: none. */
+  protocols?: string | string[];
+}
+
+/** Text stays a string; binary (ArrayBuffer, a Node Buffer or any view) becomes an ArrayBuffer. */
+const toFrame = (data: unknown): string | ArrayBuffer => {
+  if (typeof data === 'string' || data instanceof ArrayBuffer) return data;
+  if (ArrayBuffer.isView(data)) {
+    return data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer;
+  }
+  return String(data);
+};
+
+/** The default transport: one WebSocket per connection. */
+export function webSocketTransport(options: WebSocketTransportOptions = {}): Transport {
+  return (url: string, handlers: TransportHandlers) => {
+    let ws: WebSocketLike | undefined;
+    let closing = false;
+    let ended = false;
+    const end = (code: number, reason: string) => {
+      if (ended) return;
+      ended = true;
+      if (ws) ws.onopen = ws.onmessage = ws.onerror = ws.onclose = null;
+      handlers.onClose(code, reason);
+    };
+    const fail = (error: unknown) => {
+      handlers.onError?.(error);
+      end(1006, String((error as Error)?.message ?? error));
+    };
+    const attach = (Ctor: WebSocketConstructor) => {
+      if (closing) return end(1000, 'closed before open');
+      try {
+        ws = new Ctor(url, options.protocols);
+      } catch (error) {
+        return fail(error);
+      }
+      ws.binaryType = 'arraybuffer';
+      ws.onopen = () => handlers.onOpen();
+      ws.onmessage = (ev) => handlers.onMessage(toFrame(ev.data));
+      ws.onerror = (ev) => handlers.onError?.(ev);
+      ws.onclose = (ev) => end(ev.code || 1006, ev.reason || '');
+    };
+    const Ctor = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+    // Even with a global WebSocket, start on a microtask: handlers must never run inside this call.
+    void (Ctor ? Promise.resolve(Ctor) : import('ws').then((m) => (m.WebSocket ?? m.default) as unknown as WebSocketConstructor)).then(
+      attach,
+      fail,
+    );
+    return {
+      send(frame) {
+        try {
+          ws?.send(frame);
+        } catch (error) {
+          handlers.onError?.(error);
+        }
+      },
+      close(code = 1000, reason = '') {
+        if (closing) return;
+        closing = true;
+        if (!ws) return;
+        try {
+          ws.close(code, reason);
+        } catch {
+          // Browsers only allow 1000 and 3000–4999; fall back to a plain close.
+          try {
+            ws.close();
+          } catch {
+            end(code, reason);
+          }
+        }
+      },
+    };
+  };
+}
