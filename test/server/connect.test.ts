@@ -82,7 +82,7 @@ describe('connect and auth', () => {
     const raw = await Raw.open(server);
     raw.send({ t: 'connect', id: 1, v: 1 }); // no app
     expect((await raw.closed).code).toBe(4102);
-    expect(raw.of('error')[0].error.code).toBe('bad_frame');
+    expect(raw.of('error')[0]!.error.code).toBe('bad_frame');
   });
 
   it('closes with 4000 when no connect arrives within the handshake timeout', async () => {

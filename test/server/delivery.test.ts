@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { Raw, cleanup, notify, sign, sleep, startServer, waitFor } from './helpers';
+import { Raw, cleanup, notify, sleep, startServer, waitFor } from './helpers';
 
 afterEach(cleanup);
 

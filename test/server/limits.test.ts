@@ -55,8 +55,8 @@ describe('bad frames and limits', () => {
     const replies = raw.frames.slice(start).filter((f) => f.t === 'reply');
     const limited = replies.filter((f) => f.error?.code === 'rate_limited');
     expect(limited.length).toBeGreaterThanOrEqual(3);
-    expect(limited[0].error.retryAfter).toBeGreaterThan(0);
-    await sleep(limited[0].error.retryAfter + 50);
+    expect(limited[0]!.error.retryAfter).toBeGreaterThan(0);
+    await sleep(limited[0]!.error.retryAfter + 50);
     expect((await raw.request({ t: 'sub', topic: 'later' })).result).toBeDefined();
   });
 
@@ -65,7 +65,7 @@ describe('bad frames and limits', () => {
     const { raw } = await Raw.connected(server, 'u1');
     for (let i = 0; i < 60 && raw.ws.readyState === WebSocket.OPEN; i++) raw.send({ t: 'ping' });
     expect((await raw.closed).code).toBe(4002);
-    const close = raw.of('close')[0];
+    const close = raw.of('close')[0]!;
     expect(close).toMatchObject({ code: 4002, reconnect: true });
     expect(close.retryAfter).toBeGreaterThan(0);
   });
