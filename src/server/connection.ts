@@ -22,6 +22,7 @@ import {
 import type { TokenAuthority, TokenClaims } from './auth';
 import type { Broker, Delivery, StreamOffset, Subscriber } from './brokers/types';
 import { RpcError } from './errors';
+import { PayloadTooLargeError } from './publish';
 import type { IdempotencyCache } from './idempotency';
 import type { Metrics } from './metrics';
 import type { ConnectionContext, ResolvedOptions } from './options';
@@ -243,6 +244,7 @@ export class Connection implements Subscriber, CountWatcher {
     let error: WireError;
     if (e instanceof Refusal) error = e.error;
     else if (e instanceof RpcError) error = e.toWire();
+    else if (e instanceof PayloadTooLargeError) error = err(ErrorCode.TooLarge, e.message);
     else {
       this.core.options.logger.error(`connection ${this.id}: handler failed`, e);
       error = err(ErrorCode.Internal, 'internal server error');
@@ -539,7 +541,16 @@ export class Connection implements Subscriber, CountWatcher {
   }
 
   private reply(id: number, result: unknown): void {
-    this.send({ t: 'reply', id, result });
+    let text: string;
+    try {
+      text = encodeFrame({ t: 'reply', id, result });
+    } catch (e) {
+      // e.g. an RPC method returned a BigInt or a cycle
+      this.core.options.logger.error(`connection ${this.id}: reply ${id} is not serializable`, e);
+      this.replyError(id, err(ErrorCode.Internal, 'result is not serializable'));
+      return;
+    }
+    this.sendText(text);
   }
 
   private replyError(id: number, error: WireError): void {
@@ -553,9 +564,13 @@ export class Connection implements Subscriber, CountWatcher {
   }
 
   private send(frame: ServerFrame): void {
+    this.sendText(encodeFrame(frame));
+  }
+
+  private sendText(text: string): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
     try {
-      this.ws.send(encodeFrame(frame));
+      this.ws.send(text);
       this.core.metrics.framesOut++;
     } catch (e) {
       this.core.options.logger.warn(`connection ${this.id}: send failed`, e);

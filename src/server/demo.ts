@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Directory of this module, in the ESM build (import.meta.url) and the CJS build (__dirname). */
@@ -14,8 +14,11 @@ function moduleDir(): string {
  */
 export function clientBundlePath(): string | undefined {
   const here = moduleDir();
-  const candidates = [join(here, '..', 'index.js'), join(here, 'index.js'), join(here, '..', '..', 'dist', 'index.js')];
-  return candidates.find((p) => existsSync(p) && !p.endsWith(join('src', 'index.js')));
+  const candidates = [
+    basename(here) === 'server' ? join(here, '..', 'index.js') : join(here, 'index.js'),
+    join(here, '..', '..', 'dist', 'index.js'),
+  ];
+  return candidates.find((p) => existsSync(p));
 }
 
 /** The demo page served at `/` with `demo: true` (CLI `--dev`). Plain HTML + one module script. */

@@ -20,7 +20,7 @@ export { defaultCanSubscribe } from './options';
 export type { Logger } from './logger';
 export type { Broker, Delivery, PublishOutcome, StreamOffset, Subscriber } from './brokers/types';
 export { MemoryBroker } from './brokers/memory';
-export type { PublishReceipt, PublishTarget } from './publish';
+export { PayloadTooLargeError, type PublishReceipt, type PublishTarget } from './publish';
 export { RpcError } from './errors';
 
 /** Counts of what the server currently holds, for tests and dashboards. */
@@ -59,7 +59,7 @@ export async function createServer(options: ServerOptions): Promise<RealtimeServ
     o.broker ?? new MemoryBroker({ history: o.history, onError: (e) => log.error('delivery failed', e) });
   const presence = new Presence(o.presenceInterval);
   const auth = new TokenAuthority({ jwtSecret: o.jwtSecret, jwks: o.jwks, dev: o.dev });
-  const publish = (app: string, target: PublishTarget): Promise<PublishReceipt> => publishTo(broker, metrics, app, target);
+  const publish = (app: string, target: PublishTarget): Promise<PublishReceipt> => publishTo(broker, metrics, app, target, o.maxFrameBytes);
   const core: ServerCore = {
     options: o,
     broker,
@@ -117,6 +117,9 @@ export async function createServer(options: ServerOptions): Promise<RealtimeServ
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
+      // Stop accepting and drop idle keep-alive sockets first, so HTTP clients see them closed early.
+      const httpClosed = new Promise<void>((r) => http.close(() => r()));
+      http.closeIdleConnections();
       for (const c of connections) c.closeWith(CloseCode.Shutdown, 'server shutting down', true);
       // Give the close handshakes a moment, then cut whatever is left.
       const deadline = Date.now() + 1000;
@@ -126,7 +129,7 @@ export async function createServer(options: ServerOptions): Promise<RealtimeServ
       for (const ws of wss.clients) ws.terminate();
       await new Promise<void>((r) => wss.close(() => r()));
       http.closeAllConnections();
-      await new Promise<void>((r) => http.close(() => r()));
+      await httpClosed;
       presence.close();
       await broker.close();
     })());

@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { Metrics } from './metrics';
-import type { PublishReceipt, PublishTarget } from './publish';
+import { PayloadTooLargeError, type PublishReceipt, type PublishTarget } from './publish';
 import { TokenBucket } from './rate-limit';
 import { HttpError, bearer, readJson, sendHttpError, sendJson } from './http-util';
 
@@ -81,12 +81,12 @@ export function createNotifyHandler(deps: NotifyDeps): (req: IncomingMessage, re
     const retryAfter = take(body.appId);
     if (retryAfter > 0) throw new HttpError(429, 'rate_limited', 'too many /notify requests for this app', { retryAfter });
 
-    const receipt = await deps.publish(body.appId, {
-      users: body.users,
-      devices: body.devices,
-      eventTopics: body.eventTopics,
-      data: body.data,
-    });
+    const receipt = await deps
+      .publish(body.appId, { users: body.users, devices: body.devices, eventTopics: body.eventTopics, data: body.data })
+      .catch((e: unknown) => {
+        if (e instanceof PayloadTooLargeError) throw new HttpError(413, 'too_large', e.message, { field: 'data' });
+        throw e;
+      });
     return { status: 200, body: receipt };
   };
 

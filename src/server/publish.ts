@@ -1,3 +1,4 @@
+import { utf8Length } from '../protocol/codec';
 import type { Broker } from './brokers/types';
 import type { Metrics } from './metrics';
 
@@ -26,15 +27,30 @@ export function streamsOf(target: PublishTarget): string[] {
   return [...new Set(streams)];
 }
 
+/** Room left in a frame for the `msg` envelope around `data` (topic, id, offsets, `also`). */
+const ENVELOPE_BYTES = 8 * 1024;
+
+/** A message whose `data` would not fit in a frame clients accept. */
+export class PayloadTooLargeError extends RangeError {
+  readonly code = 'too_large';
+}
+
 /** The one publish path shared by `POST /notify`, `server.publish()` and client `pub` frames. */
 export async function publishTo(
   broker: Broker,
   metrics: Metrics,
   app: string,
   target: PublishTarget,
+  maxFrameBytes: number,
 ): Promise<PublishReceipt> {
   const streams = streamsOf(target);
   if (streams.length === 0) throw new TypeError('publish needs at least one of users, devices, eventTopics');
+  const json = JSON.stringify(target.data);
+  if (json === undefined) throw new TypeError('publish needs JSON `data`');
+  const limit = Math.max(maxFrameBytes - ENVELOPE_BYTES, maxFrameBytes / 2);
+  if (json.length > limit / 3 && utf8Length(json) > limit) {
+    throw new PayloadTooLargeError(`data exceeds ${limit} bytes (the frame limit minus the message envelope)`);
+  }
   const outcome = await broker.publish(app, streams, target.data);
   metrics.messagesPublished++;
   return { id: outcome.id, delivered: outcome.delivered, streams: outcome.streams };

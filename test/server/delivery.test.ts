@@ -267,3 +267,22 @@ describe('rpc', () => {
     expect((await raw.request({ t: 'rpc', method: 'add', params: { a: 1, b: 1 } })).result).toBe(2);
   });
 });
+
+describe('payload size', () => {
+  it('refuses data that would not fit in a client frame: 413 on /notify, too_large on pub', async () => {
+    const server = await startServer({ maxFrameBytes: 16 * 1024, canPublish: () => true });
+    const res = await notify(server, { appId: 'shop', eventTopics: ['t'], data: 'x'.repeat(12 * 1024) });
+    expect(res.status).toBe(413);
+    expect(res.body.error).toMatchObject({ code: 'too_large', field: 'data' });
+    const { raw } = await Raw.connected(server, 'u1');
+    const pub = await raw.request({ t: 'pub', topic: 't', key: 'k', data: 'y'.repeat(12 * 1024) });
+    expect(pub.error.code).toBe('too_large');
+    expect((await raw.request({ t: 'pub', topic: 't', key: 'k2', data: 'small' })).result.offset).toBe(1);
+  });
+
+  it('answers internal when an rpc result cannot be serialized', async () => {
+    const server = await startServer({ methods: { big: () => ({ n: BigInt(1) }) } });
+    const { raw } = await Raw.connected(server, 'u1');
+    expect((await raw.request({ t: 'rpc', method: 'big' })).error.code).toBe('internal');
+  });
+});
