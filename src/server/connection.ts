@@ -359,7 +359,10 @@ export class Connection implements Subscriber, CountWatcher {
       throw e;
     } finally {
       this.subscribing--;
-      if (this.subscribing === 0) this.releaseHeld();
+      // The socket closed while the history was fetched: cleanup() did not know these streams yet.
+      if (this.state === 'closed') {
+        for (const s of streams) broker.unsubscribe(ctx.app, s, this);
+      } else if (this.subscribing === 0) this.releaseHeld();
     }
   }
 
