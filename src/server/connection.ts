@@ -108,7 +108,7 @@ export class Connection implements Subscriber, CountWatcher {
     return this.ctx;
   }
 
-  /** What this connection holds, for {@link RealtimeServer.stats}. */
+  /** What this connection holds, for `server.stats()`. */
   stats(): { open: boolean; subscriptions: number; watches: number } {
     return { open: this.state === 'open', subscriptions: this.topics.size, watches: this.watched.size };
   }
