@@ -14,12 +14,12 @@ import type { TransportConnection } from '../transports/types';
 import { backoffDelay } from '../util/backoff';
 import { createEmitter, type Listener } from '../util/emitter';
 import { randomId } from '../util/ids';
-import { RealtimeError } from './errors';
+import { RealtimeError, fromWire } from './errors';
 import { createHeartbeat } from './heartbeat';
 import { resolveOptions, type ClientOptions } from './options';
 import { createOutbox, type OutboxOp } from './outbox';
 import { createPresence, type OnlineCount } from './presence';
-import { createRequests, type Pending } from './requests';
+import { MAX_DELAY, createRequests, type Pending } from './requests';
 import { mayReconnect, type ConnectionSnapshot, type ConnectionState, type LinkEnd, type StateChange } from './state';
 import {
   createSubscriptions,
@@ -99,7 +99,7 @@ export interface RealtimeClient {
   getSnapshot(): ConnectionSnapshot;
 }
 
-/** One attempt at a connection: a transport link and how it ended. */
+/** One attempt at a connection: a transport link, dead once it ended. */
 interface Link {
   conn?: TransportConnection;
   dead?: boolean;
@@ -121,29 +121,33 @@ const REFUSAL: Record<string, number> = {
 export function createClient(options: ClientOptions): RealtimeClient {
   const o = resolveOptions(options);
   const { timers, token, reconnect } = o;
-  const err = (code: string, message: string, cause?: unknown) =>
-    new RealtimeError(code, message, cause === undefined ? undefined : { cause });
+  const tokenFn = typeof token == 'function';
 
   const emitter = createEmitter<ClientEvents>((error, type) => {
     // An `error` listener that throws is not reported again (it would loop).
-    if (type !== 'error') report(err(ErrorCode.Handler, `"${String(type)}" listener threw`, error));
+    if (type != 'error') fail(ErrorCode.Handler, `${String(type)} listener threw`, error);
   });
   const report = (e: RealtimeError) => emitter.emit('error', e);
+  /** Report a new error and return it (to reject with). */
+  const fail = (code: string, message: string, cause?: unknown) => {
+    const e = new RealtimeError(code, message, cause);
+    report(e);
+    return e;
+  };
   const guard = <A>(f: ((arg: A) => void) | undefined, arg: A) => {
-    if (!f) return;
     try {
-      f(arg);
+      f?.(arg);
     } catch (error) {
-      report(err(ErrorCode.Handler, 'handler threw', error));
+      fail(ErrorCode.Handler, 'handler threw', error);
     }
   };
 
   let snapshot: ConnectionSnapshot = { state: 'idle' };
   const setState = (state: ConnectionState, reason?: string) => {
     const prev = snapshot.state;
-    if (prev === state) return;
-    snapshot = reason === undefined ? { state } : { state, reason };
-    emitter.emit('state', reason === undefined ? { state, prev } : { state, prev, reason });
+    if (prev == state) return;
+    snapshot = { state, reason };
+    emitter.emit('state', { state, prev, reason });
   };
 
   let link: Link | undefined;
@@ -159,7 +163,6 @@ export function createClient(options: ClientOptions): RealtimeClient {
   let stableTimer: unknown;
   let unlisten: (() => void)[] = [];
   let restored: Promise<void> | undefined;
-  const clear = (t: unknown) => t !== undefined && timers.clearTimeout(t);
 
   const requests = createRequests(timers);
   const outbox = createOutbox({
@@ -167,16 +170,14 @@ export function createClient(options: ClientOptions): RealtimeClient {
     timers,
     storage: o.storage,
     key: `sdk-realtime:${o.app}:outbox`,
-    report: (e) => report(err(ErrorCode.Internal, 'storage failed', e)),
+    report: (e) => fail(ErrorCode.Internal, 'storage failed', e),
   });
 
   const send = (frame: string) => link?.conn?.send(frame);
-  /** Send an internal request on the current link; its reply goes to `ok`, failures are reported. */
-  const call = (frame: WithoutId<Exclude<ClientFrame, { t: 'ping' | 'pong' }>>, ok: (r: unknown) => void, fail = report) => {
-    const id = requests.add({ ok, fail, lost() {} }, o.requestTimeout);
-    send(encodeFrame({ ...frame, id } as ClientFrame));
-  };
-  const tooLarge = (s: string) => s.length > maxFrame || (s.length * 3 > maxFrame && utf8Length(s) > maxFrame);
+  /** Send an internal request on the current link; its reply goes to `ok`; failures are reported. */
+  const call = (frame: WithoutId<Exclude<ClientFrame, { t: 'ping' | 'pong' }>>, ok: (r: never) => void, no = report) =>
+    send(encodeFrame({ ...frame, id: requests.add({ ok, fail: no, lost() {} }, o.requestTimeout) } as ClientFrame));
+  const noop = () => {};
 
   const subs = createSubscriptions({
     guard,
@@ -184,86 +185,69 @@ export function createClient(options: ClientOptions): RealtimeClient {
     subscribed: (info) => emitter.emit('subscribed', info),
     gap: (info) => emitter.emit('gap', info),
     sub: (topic) => ready && sendSub(topic),
-    unsub: (topic) => ready && call({ t: 'unsub', topic }, () => {}),
+    unsub: (topic) => ready && call({ t: 'unsub', topic }, noop),
   });
   const sendSub = (topic: string) => {
     const since = subs.since(topic);
-    call(
-      since ? { t: 'sub', topic, since } : { t: 'sub', topic },
-      (r) => subs.recover(topic, r as SubscribeResult, since),
-      (e) => {
-        subs.refuse(topic, e);
-        report(err(e.code, `subscribe "${topic}": ${e.message}`, e));
-      },
-    );
+    call({ t: 'sub', topic, since }, (r: SubscribeResult) => subs.recover(topic, r, since), (e) => {
+      subs.refuse(topic, e);
+      report(e);
+    });
   };
 
   const presence = createPresence({
     guard,
     watch: (topic) => ready && sendWatch(topic),
-    unwatch: (topic) => ready && call({ t: 'unwatch', topic }, () => {}),
+    unwatch: (topic) => ready && call({ t: 'unwatch', topic }, noop),
   });
   const sendWatch = (topic: string) =>
-    call(
-      { t: 'watch', topic },
-      (r) => presence.update(topic, r as OnlineCount),
-      (e) => {
-        presence.refuse(topic);
-        report(err(e.code, `watch "${topic}": ${e.message}`, e));
-      },
-    );
+    call({ t: 'watch', topic }, (r: OnlineCount) => presence.update(topic, r), (e) => {
+      presence.refuse(topic);
+      report(e);
+    });
 
   const heartbeat = createHeartbeat(timers, () => {
-    report(err(ErrorCode.Transport, 'heartbeat timeout: no frame from the server'));
-    if (link) drop(link, { code: 1006, reason: 'heartbeat timeout' });
+    const reason = 'heartbeat timeout';
+    fail(ErrorCode.Transport, reason);
+    if (link) drop(link, { code: 1006, reason });
   });
 
-  const getToken = async (): Promise<string | undefined> => {
-    const t = typeof token === 'function' ? await token() : token;
-    if (t !== undefined && typeof t !== 'string') throw new TypeError('token function must return a string');
-    return t;
-  };
+  const getToken = async () => (tokenFn ? (token as () => string | Promise<string>)() : (token as string | undefined));
 
   // ------------------------------------------------------------------ app operations (outbox)
 
   const sendOp = (op: OutboxOp) => {
-    const pending: Pending = {
-      ok: (r) => outbox.settle(op, undefined, r),
-      fail: (e) => outbox.settle(op, e),
-    };
+    const pending: Pending = { ok: (r) => outbox.settle(op, undefined, r), fail: (e) => outbox.settle(op, e) };
     // A publish lost with the link stays in the outbox and is resent (same key) after reconnect.
-    if (op.frame.t === 'pub') pending.lost = () => (op.sent = undefined);
+    if (op.frame.t == 'pub') pending.lost = () => (op.sent = undefined);
     op.sent = requests.add(pending, 0);
     send(op.body.slice(0, -2) + op.sent + '}');
   };
 
-  const enqueue = <R>(frame: OutboxOp['frame'], timeout: number | undefined, onResult = (_: R) => {}, onError = report) =>
-    new Promise<R>((resolve, reject) => {
-      const done = (e: RealtimeError) => {
-        onError(e);
-        reject(e);
-      };
-      if (snapshot.state === 'closed') return done(err(ErrorCode.NotConnected, 'the client is closed'));
-      // Encoded once, with `id` last so each send only splices in the per-link id.
+  /** Track an operation from the call to its reply; sent now when connected, else queued. */
+  const enqueue = (frame: OutboxOp['frame'], timeout = ready ? o.requestTimeout : o.outboxTimeout) =>
+    new Promise<never>((resolve, reject) => {
+      // Encoded once with `id` last, so each send only splices in the per-link id.
       const body = encodeFrame({ ...frame, id: 0 } as ClientFrame);
-      if (tooLarge(body)) return done(err(ErrorCode.TooLarge, `${frame.t} frame exceeds ${maxFrame} bytes`));
-      const op: OutboxOp = {
-        frame,
-        body,
-        deadline: timers.now() + (timeout ?? (ready ? o.requestTimeout : o.outboxTimeout)),
-        resolve: (r) => {
-          onResult(r as R);
-          resolve(r as R);
-        },
-        reject: (e) => {
-          if (e.code === ErrorCode.Timeout || e.code === ErrorCode.OutboxFull) onError(e);
-          reject(e);
-        },
-      };
-      const full = outbox.add(op, !ready);
-      if (full) return done(full);
-      if (ready) sendOp(op);
+      const op: OutboxOp = { frame, body, deadline: timers.now() + timeout, resolve, reject };
+      const refused =
+        snapshot.state == 'closed'
+          ? new RealtimeError(ErrorCode.NotConnected, 'client is closed')
+          : body.length > maxFrame || (body.length * 3 > maxFrame && utf8Length(body) > maxFrame)
+            ? new RealtimeError(ErrorCode.TooLarge, `frame over ${maxFrame} bytes`)
+            : outbox.add(op, !ready);
+      if (refused) {
+        report(refused);
+        reject(refused);
+      } else if (ready) sendOp(op);
     });
+
+  /** Resend publishes saved by an earlier session (once per client). */
+  const restore = async () => {
+    for (const { deadline, ...frame } of await outbox.load()) {
+      outbox.add({ frame, body: encodeFrame({ ...frame, id: 0 }), deadline, resolve: noop, reject: report }, false);
+    }
+  };
 
   // ------------------------------------------------------------------ connection
 
@@ -271,29 +255,29 @@ export function createClient(options: ClientOptions): RealtimeClient {
     retryTimer = undefined;
     const l: Link = {};
     link = l;
-    if (snapshot.state !== 'reconnecting') setState('connecting');
+    if (snapshot.state != 'reconnecting') setState('connecting');
     let tk: string | undefined;
     try {
       await (restored ??= restore());
       tk = await getToken();
     } catch (error) {
-      if (link !== l) return;
-      report(err(ErrorCode.Unauthorized, 'token function failed', error));
-      return drop(l, { code: 1006, reason: 'token function failed' });
+      const reason = 'token function failed';
+      if (link == l) fail(ErrorCode.Unauthorized, reason, error);
+      return drop(l, { code: 1006, reason });
     }
-    if (link !== l) return;
+    if (link != l) return;
     connectTimer = timers.setTimeout(() => {
-      report(err(ErrorCode.Timeout, `no connect reply within ${o.connectTimeout} ms`));
-      drop(l, { code: CloseCode.HandshakeTimeout, reason: 'connect timeout' });
+      const reason = 'connect timeout';
+      fail(ErrorCode.Timeout, reason);
+      drop(l, { code: CloseCode.HandshakeTimeout, reason });
     }, o.connectTimeout);
     l.conn = o.transport(o.url, {
-      onOpen: () => {
+      onOpen() {
         if (l.dead) return;
         const streams = subs.personal();
-        const sent: Record<string, StreamPosition> = streams ?? {};
         call(
           { t: 'connect', v: PROTOCOL_VERSION, app: o.app, token: tk, device: o.deviceId, streams },
-          (r) => !l.dead && onConnected(r as ConnectResult, sent),
+          (r: ConnectResult) => !l.dead && onConnected(r, streams),
           (e) => {
             report(e);
             drop(l, { code: REFUSAL[e.code] ?? 1011, reason: e.message, retryAfter: e.retryAfter });
@@ -302,20 +286,20 @@ export function createClient(options: ClientOptions): RealtimeClient {
       },
       onMessage: (data) => !l.dead && onFrame(l, data),
       onClose: (code, reason) => drop(l, { code, reason }),
-      onError: (e) => !l.dead && report(err(ErrorCode.Transport, 'transport error', e)),
+      onError: (e) => !l.dead && fail(ErrorCode.Transport, 'transport error', e),
     });
     if (l.dead) l.conn.close();
   };
 
-  const onConnected = (r: ConnectResult, sent: Record<string, StreamPosition>) => {
-    clear(connectTimer);
+  const onConnected = (r: ConnectResult, sent: Record<string, StreamPosition> = {}) => {
+    timers.clearTimeout(connectTimer);
     refusals = 0;
-    if (typeof r.maxFrame === 'number' && r.maxFrame > 0) maxFrame = r.maxFrame;
+    if (r.maxFrame > 0) maxFrame = r.maxFrame;
     if (o.heartbeat !== false && r.ping > 0) heartbeat.start(r.ping + o.heartbeat);
     try {
       for (const s in r.streams) subs.recover(s, r.streams[s]!, sent[s]);
     } catch (error) {
-      report(err(ErrorCode.BadFrame, 'malformed connect result', error));
+      fail(ErrorCode.BadFrame, 'bad connect result', error);
     }
     // Owed to the new link, in this order: subscriptions, watches, then the outbox.
     for (const topic of subs.topics()) sendSub(topic);
@@ -331,7 +315,7 @@ export function createClient(options: ClientOptions): RealtimeClient {
   const onFrame = (l: Link, data: string | ArrayBuffer) => {
     heartbeat.beat();
     const d = decodeServerFrame(data, o.maxInboundFrame);
-    if (!d.ok) return report(err(d.error.code, d.error.message));
+    if (!d.ok) return report(fromWire(d.error));
     const f = d.frame;
     try {
       switch (f.t) {
@@ -344,98 +328,78 @@ export function createClient(options: ClientOptions): RealtimeClient {
         case 'count':
           return presence.update(f.topic, f);
         case 'error':
-          return report(err(f.error.code, f.error.message));
+          return report(fromWire(f.error));
         case 'expired':
-          return refresh();
+          return void refresh();
         case 'close':
           return drop(l, f);
       }
     } catch (error) {
       // Only a reply whose result is malformed gets here: app handlers are guarded.
-      report(err(ErrorCode.BadFrame, `bad ${f.t} frame`, error));
+      fail(ErrorCode.BadFrame, `bad ${f.t}`, error);
     }
   };
 
-  const refresh = () =>
-    getToken().then(
-      (tk) =>
-        typeof token === 'function' && tk
-          ? call({ t: 'refresh', token: tk }, () => {}, (e) => report(err(ErrorCode.TokenExpired, `refresh refused: ${e.message}`, e)))
-          : report(err(ErrorCode.TokenExpired, 'token expired and no token function to refresh it')),
-      (e) => report(err(ErrorCode.TokenExpired, 'token function failed', e)),
-    );
+  /** The token expired on a live link: send a fresh one, keeping the link and its subscriptions. */
+  const refresh = async () => {
+    try {
+      if (!tokenFn) return fail(ErrorCode.TokenExpired, 'token expired; no token function');
+      call({ t: 'refresh', token: (await getToken())! }, noop, (e) => fail(ErrorCode.TokenExpired, e.message, e));
+    } catch (error) {
+      fail(ErrorCode.TokenExpired, 'token refresh failed', error);
+    }
+  };
 
-  /** End `l` (first end wins) and decide: reconnect after a wait, or `closed`. */
-  const drop = (l: Link, end: LinkEnd) => {
-    if (l.dead || link !== l) return;
+  /** Stop everything tied to the current link (timers, heartbeat, pending replies). */
+  const unlink = (l: Link, reason: string, each: (p: Pending) => void) => {
     l.dead = true;
     ready = false;
-    clear(connectTimer);
-    clear(stableTimer);
+    timers.clearTimeout(connectTimer);
+    timers.clearTimeout(stableTimer);
     heartbeat.stop();
-    l.conn?.close(1000, end.reason);
-    subs.unconfirm();
-    requests.drain((p) => (p.lost ? p.lost() : p.fail(err(ErrorCode.Transport, `connection lost: ${end.reason}`))));
-    refusals = end.code === CloseCode.Unauthorized ? refusals + 1 : 0;
-    const retry =
-      reconnect && attempt < reconnect.maxAttempts && mayReconnect(end, typeof token === 'function', refusals);
-    if (!retry) {
-      emitter.emit('disconnected', { code: end.code, reason: end.reason, willReconnect: false });
-      const why = reconnect && attempt >= reconnect.maxAttempts ? 'reconnect attempts exhausted' : end.reason;
-      return finish(why || `closed with ${end.code}`);
+    l.conn?.close(1000, reason);
+    requests.drain(each);
+  };
+
+  /** End `l` (the first end wins) and decide: reconnect after a wait, or `closed`. */
+  const drop = (l: Link, end: LinkEnd) => {
+    if (l.dead || link != l) return;
+    const { code, reason } = end;
+    const lost = new RealtimeError(ErrorCode.Transport, `connection lost: ${reason}`);
+    unlink(l, reason, (p) => (p.lost ? p.lost() : p.fail(lost)));
+    refusals = code == CloseCode.Unauthorized ? refusals + 1 : 0;
+    const exhausted = reconnect && attempt >= reconnect.maxAttempts;
+    if (!reconnect || exhausted || !mayReconnect(end, tokenFn, refusals)) {
+      emitter.emit('disconnected', { code, reason, willReconnect: false });
+      return finish(exhausted ? 'reconnect attempts exhausted' : reason || `closed with ${code}`);
     }
-    attempt++;
     const wait = end.retryAfter ?? 0;
-    const delay = refusals ? 0 : Math.max(wait, backoffDelay(attempt, reconnect, o.random));
+    const delay = refusals ? 0 : Math.min(MAX_DELAY, Math.max(wait, backoffDelay(++attempt, reconnect, o.random)));
     notBefore = timers.now() + wait;
-    emitter.emit('disconnected', { code: end.code, reason: end.reason, willReconnect: true, delay });
-    setState('reconnecting', end.reason);
+    emitter.emit('disconnected', { code, reason, willReconnect: true, delay });
+    setState('reconnecting', reason);
     retryTimer = timers.setTimeout(open, delay);
   };
 
   /** Retry now (network back, app visible) instead of waiting out the backoff. */
   const wake = () => {
     if (retryTimer !== undefined && timers.now() >= notBefore) {
-      clear(retryTimer);
+      timers.clearTimeout(retryTimer);
       void open();
     }
   };
 
   const finish = (reason: string) => {
-    const l = link;
-    link = undefined;
-    ready = false;
-    clear(retryTimer);
-    clear(connectTimer);
-    clear(stableTimer);
-    retryTimer = undefined;
-    heartbeat.stop();
-    if (l && !l.dead) {
-      l.dead = true;
-      l.conn?.close(1000, reason);
-    }
-    const closed = err(ErrorCode.Closed, `client closed: ${reason}`);
+    const closed = new RealtimeError(ErrorCode.Closed, `client closed: ${reason}`);
+    if (link && !link.dead) unlink(link, reason, (p) => p.fail(closed));
+    timers.clearTimeout(retryTimer);
+    link = retryTimer = undefined;
     requests.drain((p) => p.fail(closed));
     outbox.failAll(closed);
-    subs.unconfirm();
     for (const u of unlisten) u();
     unlisten = [];
     attempt = refusals = 0;
     setState('closed', reason);
-  };
-
-  /** Resend publishes saved by an earlier session (once per client). */
-  const restore = async () => {
-    for (const p of await outbox.load()) {
-      const op: OutboxOp = {
-        frame: { t: 'pub', topic: p.topic, data: p.data, key: p.key },
-        body: encodeFrame({ t: 'pub', topic: p.topic, data: p.data, key: p.key, id: 0 }),
-        deadline: p.deadline ?? Infinity,
-        resolve() {},
-        reject: report,
-      };
-      outbox.add(op, false);
-    }
   };
 
   return {
@@ -443,8 +407,7 @@ export function createClient(options: ClientOptions): RealtimeClient {
       return snapshot.state;
     },
     connect() {
-      const s = snapshot.state;
-      if (s !== 'idle' && s !== 'closed') return;
+      if (link) return;
       const env = o.environment;
       unlisten = [
         env.onOnline(wake),
@@ -456,20 +419,15 @@ export function createClient(options: ClientOptions): RealtimeClient {
       void open();
     },
     close() {
-      if (snapshot.state === 'closed') return;
+      if (snapshot.state == 'closed') return;
       if (ready) emitter.emit('disconnected', { code: 1000, reason: 'client closed', willReconnect: false });
       finish('client closed');
     },
     on: emitter.on,
-    subscribe: (topic, handler, opts) => {
-      if (typeof topic !== 'string' || !topic) throw new TypeError('sdk-realtime: topic must be a non-empty string');
-      return subs.add(topic, handler as MessageHandler, opts);
-    },
-    publish: (topic, data, opts) =>
-      enqueue<PublishResult>({ t: 'pub', topic, data, key: opts?.key ?? randomId() }, opts?.timeout),
-    request: <R>(method: string, params?: unknown, opts?: RequestOptions) =>
-      enqueue<R>(params === undefined ? { t: 'rpc', method } : { t: 'rpc', method, params }, opts?.timeout),
-    onlineCount: (topic, handler) => presence.add(topic, handler),
+    subscribe: (topic, handler, opts) => subs.add(topic, handler as MessageHandler, opts),
+    publish: (topic, data, opts) => enqueue({ t: 'pub', topic, data, key: opts?.key ?? randomId() }, opts?.timeout),
+    request: (method, params, opts) => enqueue({ t: 'rpc', method, params }, opts?.timeout),
+    onlineCount: presence.add,
     subscribeState: (listener) => emitter.on('state', () => listener()),
     getSnapshot: () => snapshot,
   };

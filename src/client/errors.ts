@@ -11,13 +11,13 @@ export class RealtimeError extends Error {
   /** For `rate_limited`: wait at least this long before trying again, in ms. */
   readonly retryAfter?: number;
 
-  constructor(code: ErrorCode | (string & {}), message: string, options?: { cause?: unknown; retryAfter?: number }) {
-    super(message, options && 'cause' in options ? { cause: options.cause } : undefined);
+  /** `cause`: the underlying error (what a handler threw, the transport's error event, ...). */
+  constructor(code: ErrorCode | (string & {}), message: string, cause?: unknown, retryAfter?: number) {
+    super(message, cause === undefined ? undefined : { cause });
     this.code = code;
-    if (options?.retryAfter !== undefined) this.retryAfter = options.retryAfter;
+    if (retryAfter !== undefined) this.retryAfter = retryAfter;
   }
 }
 
 /** The client-side error for a wire error (reply or `error` frame). */
-export const fromWire = (e: WireError): RealtimeError =>
-  new RealtimeError(e.code, e.message, e.retryAfter === undefined ? undefined : { retryAfter: e.retryAfter });
+export const fromWire = (e: WireError): RealtimeError => new RealtimeError(e.code, e.message, undefined, e.retryAfter);

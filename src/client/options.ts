@@ -4,7 +4,6 @@ import type { Transport } from '../transports/types';
 import { webSocketTransport } from '../transports/websocket';
 import { browserEnvironment, type Environment } from '../util/environment';
 import { systemTimers, type Timers } from '../util/timers';
-import { MAX_DELAY } from './requests';
 
 /** A token, or a function fetching a fresh one. */
 export type TokenSource = string | (() => string | Promise<string>);
@@ -115,56 +114,50 @@ export interface ResolvedOptions {
 const bad = (name: string, what: string): never => {
   throw new TypeError(`sdk-realtime: option "${name}" must be ${what}`);
 };
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
-const num = (name: string, v: unknown, def: number, min: number, max: number): number =>
-  v === undefined ? def : typeof v === 'number' && v >= min && v <= max ? v : bad(name, `a number from ${min} to ${max}`);
-/** A duration: finite and within `setTimeout`'s range, or `Infinity` where allowed. */
-const ms = (name: string, v: unknown, def: number, min = 0, inf = false): number =>
-  inf && v === Infinity ? v : num(name, v, def, min, MAX_DELAY);
-/** A function (no `methods`), or an object with those methods; `undefined` passes through. */
-const fn = <T>(name: string, v: T | undefined, ...methods: string[]): T | undefined =>
-  v === undefined || (methods.length ? isObj(v) && methods.every((m) => typeof v[m] === 'function') : typeof v === 'function')
-    ? v
-    : bad(name, methods.length ? `an object with ${methods.join(', ')}` : 'a function');
+/** A number ≥ `min` (durations above 2^31 − 1 ms, and `Infinity`, mean "never"); `undefined` → `def`. */
+const num = (name: string, v: unknown, def: number, min = 0): number =>
+  v === undefined ? def : typeof v === 'number' && v >= min ? v : bad(name, `a number >= ${min}`);
+/** A value of type `type` (`function` or `object`); `undefined` passes through. */
+const is = <T>(name: string, v: T, type = 'function'): T =>
+  v === undefined || (typeof v == type && v) ? v : bad(name, `a ${type}`);
+/** `false`, an object or `undefined` (a section of options). */
+const section = <T>(name: string, v: T, canBeFalse?: boolean): T =>
+  v === undefined || isObj(v) || (canBeFalse && v === false) ? v : bad(name, canBeFalse ? 'false or an object' : 'an object');
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v == 'object' && !!v;
 
 /** Apply defaults and validate; a bad option throws a `TypeError` naming it. */
 export function resolveOptions(o: ClientOptions): ResolvedOptions {
-  if (!isObj(o)) bad('options', 'an object');
-  const { url, app, token, deviceId, reconnect: r, heartbeat: h, outbox: q } = o;
-  if (typeof url !== 'string' || !/^wss?:\/\/[^/]/i.test(url)) bad('url', 'a ws:// or wss:// URL');
-  if (typeof app !== 'string' || !app) bad('app', 'a non-empty string');
-  if (token !== undefined && typeof token !== 'string' && typeof token !== 'function') bad('token', 'a string or a function');
-  if (deviceId !== undefined && (typeof deviceId !== 'string' || !deviceId)) bad('deviceId', 'a non-empty string');
-  if (r !== undefined && r !== false && !isObj(r)) bad('reconnect', 'false or an object');
-  if (h !== undefined && h !== false && !isObj(h)) bad('heartbeat', 'false or an object');
-  if (q !== undefined && !isObj(q)) bad('outbox', 'an object');
-  let reconnect: ResolvedOptions['reconnect'] = false;
-  if (r !== false) {
-    const floor = ms('reconnect.floor', r?.floor, 500);
-    reconnect = {
-      floor,
-      ceiling: ms('reconnect.ceiling', r?.ceiling, Math.max(30_000, floor), floor),
-      maxAttempts: r?.maxAttempts === Infinity ? Infinity : num('reconnect.maxAttempts', r?.maxAttempts, Infinity, 0, Number.MAX_SAFE_INTEGER),
-      stableAfter: ms('reconnect.stableAfter', r?.stableAfter, 5_000),
-    };
-  }
+  const { url, app, token, deviceId } = section('options', o) ?? bad('options', 'an object');
+  const r = section('reconnect', o.reconnect, true);
+  const h = section('heartbeat', o.heartbeat, true);
+  const q = section('outbox', o.outbox) ?? {};
+  if (typeof url != 'string' || !/^wss?:\/\/./i.test(url)) bad('url', 'a ws:// or wss:// URL');
+  if (typeof app != 'string' || !app) bad('app', 'a non-empty string');
+  if (token !== undefined && typeof token != 'string' && typeof token != 'function') bad('token', 'a string or a function');
+  if (deviceId !== undefined && (typeof deviceId != 'string' || !deviceId)) bad('deviceId', 'a non-empty string');
+  const floor = r ? num('reconnect.floor', r.floor, 500) : 500;
   return {
     url,
     app,
     token,
     deviceId,
-    transport: fn('transport', o.transport) ?? webSocketTransport(),
-    reconnect,
-    heartbeat: h === false ? false : ms('heartbeat.timeout', h?.timeout, 10_000),
-    connectTimeout: ms('connectTimeout', o.connectTimeout, 10_000, 1),
-    requestTimeout: ms('requestTimeout', o.requestTimeout, 10_000, 1, true),
-    outboxSize: num('outbox.size', q?.size, 100, 0, Number.MAX_SAFE_INTEGER),
-    outboxTimeout: ms('outbox.timeout', q?.timeout, 30_000, 1, true),
-    storage: fn('storage', o.storage, 'get', 'set', 'remove'),
-    maxInboundFrame: num('maxInboundFrame', o.maxInboundFrame, 16 * 1024 * 1024, 1024, Infinity),
-    environment: fn('environment', o.environment, 'onOnline', 'onVisible') ?? browserEnvironment(),
-    timers: fn('timers', o.timers, 'setTimeout', 'clearTimeout', 'now') ?? systemTimers,
-    random: fn('random', o.random) ?? Math.random,
+    transport: is('transport', o.transport) ?? webSocketTransport(),
+    reconnect: r !== false && {
+      floor,
+      ceiling: num('reconnect.ceiling', r?.ceiling, Math.max(30_000, floor), floor),
+      maxAttempts: num('reconnect.maxAttempts', r?.maxAttempts, Infinity),
+      stableAfter: num('reconnect.stableAfter', r?.stableAfter, 5_000),
+    },
+    heartbeat: h !== false && num('heartbeat.timeout', h?.timeout, 10_000),
+    connectTimeout: num('connectTimeout', o.connectTimeout, 10_000, 1),
+    requestTimeout: num('requestTimeout', o.requestTimeout, 10_000, 1),
+    outboxSize: num('outbox.size', q.size, 100),
+    outboxTimeout: num('outbox.timeout', q.timeout, 30_000, 1),
+    storage: is('storage', o.storage, 'object'),
+    maxInboundFrame: num('maxInboundFrame', o.maxInboundFrame, 16 * 1024 * 1024, 1024),
+    environment: is('environment', o.environment, 'object') ?? browserEnvironment(),
+    timers: is('timers', o.timers, 'object') ?? systemTimers,
+    random: is('random', o.random) ?? Math.random,
     maxFrame: DEFAULT_MAX_FRAME_BYTES,
   };
 }

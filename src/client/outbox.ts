@@ -19,12 +19,7 @@ export interface OutboxOp {
 }
 
 /** A publish as persisted across reloads (its promise cannot survive; its effect can). */
-export interface SavedPublish {
-  topic: string;
-  data: unknown;
-  key: string;
-  deadline: number;
-}
+export type SavedPublish = Omit<PublishFrame, 'id'> & { deadline: number };
 
 /**
  * Operations not yet answered, in call order: waiting for a connection, or sent on the current
@@ -71,7 +66,7 @@ export function createOutbox({ size, timers, storage, key, report }: OutboxOptio
         saving = false;
         const pubs: SavedPublish[] = [];
         for (const { frame, deadline } of ops) {
-          if (frame.t === 'pub') pubs.push({ topic: frame.topic, data: frame.data, key: frame.key, deadline });
+          if (frame.t == 'pub') pubs.push({ ...frame, deadline });
         }
         return pubs.length ? storage.set(key, JSON.stringify(pubs)) : storage.remove(key);
       })
@@ -81,7 +76,7 @@ export function createOutbox({ size, timers, storage, key, report }: OutboxOptio
   const settle: Outbox['settle'] = (op, error, result) => {
     if (!ops.delete(op)) return;
     if (op.timer !== undefined) timers.clearTimeout(op.timer);
-    if (op.frame.t === 'pub') save();
+    if (op.frame.t == 'pub') save();
     if (error) op.reject(error);
     else op.resolve(result);
   };
@@ -89,17 +84,17 @@ export function createOutbox({ size, timers, storage, key, report }: OutboxOptio
   return {
     add(op, waiting) {
       if (waiting && ops.size >= size) {
-        return new RealtimeError(ErrorCode.OutboxFull, `outbox holds ${size} operations`);
+        return new RealtimeError(ErrorCode.OutboxFull, `outbox full (${size})`);
       }
       ops.add(op);
       const ms = op.deadline - timers.now();
       if (ms <= MAX_DELAY) {
         op.timer = timers.setTimeout(
-          () => settle(op, new RealtimeError(ErrorCode.Timeout, `${op.frame.t} not answered in time`)),
+          () => settle(op, new RealtimeError(ErrorCode.Timeout, 'deadline passed')),
           Math.max(0, ms),
         );
       }
-      if (op.frame.t === 'pub') save();
+      if (op.frame.t == 'pub') save();
       return undefined;
     },
     settle,
@@ -116,8 +111,8 @@ export function createOutbox({ size, timers, storage, key, report }: OutboxOptio
     async load() {
       if (!storage) return [];
       try {
-        const saved = JSON.parse((await storage.get(key)) ?? '[]') as SavedPublish[];
-        return Array.isArray(saved) ? saved.filter((p) => p && typeof p.topic === 'string' && typeof p.key === 'string') : [];
+        // Written by `save` above; anything else under this key is a bug we report.
+        return JSON.parse((await storage.get(key)) ?? '[]') as SavedPublish[];
       } catch (error) {
         report(error);
         return [];

@@ -14,7 +14,7 @@ export interface PresenceHooks {
 
 /** Online-count watchers per topic, reference counted: one `watch` however many handlers. */
 export interface Presence {
-  /** Add a handler; it gets the last known count at once (next microtask) and each update. */
+  /** Add a handler; it gets the last known count at once (synchronously) and each update. */
   add(topic: string, fn: (count: OnlineCount) => void): () => void;
   /** A `watch` reply or a `count` frame. */
   update(topic: string, count: OnlineCount): void;
@@ -34,10 +34,7 @@ export function createPresence(hooks: PresenceHooks): Presence {
       const hold = (count: OnlineCount) => fn(count);
       w.fns.add(hold);
       if (first) hooks.watch(topic);
-      else if (w.last) {
-        const last = w.last;
-        void Promise.resolve().then(() => w.fns.has(hold) && hooks.guard(hold, last));
-      }
+      else if (w.last) hooks.guard(hold, w.last);
       let done = false;
       return () => {
         if (done) return;

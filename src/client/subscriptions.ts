@@ -35,11 +35,9 @@ export interface SubscribeOptions {
 export interface Subscription {
   readonly topic: string;
   /**
-   * `pending` until the server confirms (again after each reconnect), `subscribed`, `failed` after
-   * a refusal, `unsubscribed` after `unsubscribe()`.
+   * Whether the last (re)subscription recovered every missed message (`false`: a gap, refetch);
+   * `undefined` until the server first confirms, and after a refusal or `unsubscribe()`.
    */
-  readonly state: 'pending' | 'subscribed' | 'failed' | 'unsubscribed';
-  /** Whether the last (re)subscription recovered every missed message; `undefined` before the first. */
   readonly recovered: boolean | undefined;
   /** Stop this handler; the last handler of a topic leaving unsubscribes on the server. Idempotent. */
   unsubscribe(): void;
@@ -48,13 +46,13 @@ export interface Subscription {
 interface Entry {
   fn: MessageHandler;
   opts: SubscribeOptions | undefined;
-  done?: 'failed' | 'unsubscribed';
+  /** Refused or unsubscribed. */
+  done?: boolean;
 }
 
 interface Topic {
   entries: Set<Entry>;
-  /** The server confirmed the subscription on the current link. */
-  confirmed: boolean;
+  /** Result of the last confirmation; `undefined` while none. */
   recovered?: boolean;
 }
 
@@ -84,8 +82,6 @@ export interface Subscriptions {
   recover(stream: string, result: SubscribeResult, since: StreamPosition | undefined): void;
   /** The server refused `topic`: its handlers get the error and the subscription ends. */
   refuse(topic: string, error: RealtimeError): void;
-  /** The link was lost: every topic needs confirming again. */
-  unconfirm(): void;
   /** Deliver one message (live or replayed). */
   deliver(m: Publication): void;
 }
@@ -161,21 +157,18 @@ export function createSubscriptions(hooks: SubscriptionHooks): Subscriptions {
       const entry: Entry = { fn, opts };
       let t = topics.get(topic);
       const first = !t;
-      if (!t) topics.set(topic, (t = { entries: new Set(), confirmed: false }));
+      if (!t) topics.set(topic, (t = { entries: new Set() }));
       t.entries.add(entry);
       if (first) hooks.sub(topic);
       return {
         topic,
-        get state() {
-          return entry.done ?? (topics.get(topic)?.confirmed ? 'subscribed' : 'pending');
-        },
         get recovered() {
           return entry.done ? undefined : topics.get(topic)?.recovered;
         },
         unsubscribe() {
           const cur = topics.get(topic);
           if (entry.done || !cur) return;
-          entry.done = 'unsubscribed';
+          entry.done = true;
           cur.entries.delete(entry);
           if (cur.entries.size) return;
           topics.delete(topic);
@@ -202,7 +195,6 @@ export function createSubscriptions(hooks: SubscriptionHooks): Subscriptions {
       if (pos.offset < r.offset) pos.offset = r.offset;
       const info: SubscribedInfo = { topic: stream, recovered: r.recovered !== false };
       if (t) {
-        t.confirmed = true;
         t.recovered = info.recovered;
         for (const e of t.entries) hooks.guard(e.opts?.onSubscribed, info);
       }
@@ -215,12 +207,9 @@ export function createSubscriptions(hooks: SubscriptionHooks): Subscriptions {
       topics.delete(topic);
       if (!isPersonal(topic)) positions.delete(topic);
       for (const e of t.entries) {
-        e.done = 'failed';
+        e.done = true;
         hooks.guard(e.opts?.onError, error);
       }
-    },
-    unconfirm() {
-      for (const t of topics.values()) t.confirmed = false;
     },
     deliver,
   };

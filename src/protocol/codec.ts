@@ -66,43 +66,43 @@ const need = (field: string, ok: (v: unknown) => boolean, what: string): Check =
 const opt = (field: string, ok: (v: unknown) => boolean, what: string): Check => (f) =>
   f[field] === undefined || ok(f[field]) ? undefined : `"${field}" must be ${what}`;
 
-const ID = need('id', isInt, 'a non-negative integer');
-const TOPIC = need('topic', isNonEmptyStr, 'a non-empty string');
+const ID = /* @__PURE__ */ /* @__PURE__ */ need('id', isInt, 'a non-negative integer');
+const TOPIC = /* @__PURE__ */ /* @__PURE__ */ need('topic', isNonEmptyStr, 'a non-empty string');
 
 const clientChecks: Record<string, Check[]> = {
   connect: [
     ID,
-    need('v', isInt, 'the protocol version'),
-    need('app', isNonEmptyStr, 'a non-empty string'),
-    opt('token', isStr, 'a string'),
-    opt('device', isNonEmptyStr, 'a non-empty string'),
-    opt('streams', (v) => isObj(v) && Object.values(v).every(isPosition), 'a map of {epoch, offset}'),
+    /* @__PURE__ */ need('v', isInt, 'the protocol version'),
+    /* @__PURE__ */ need('app', isNonEmptyStr, 'a non-empty string'),
+    /* @__PURE__ */ opt('token', isStr, 'a string'),
+    /* @__PURE__ */ opt('device', isNonEmptyStr, 'a non-empty string'),
+    /* @__PURE__ */ opt('streams', (v) => isObj(v) && Object.values(v).every(isPosition), 'a map of {epoch, offset}'),
   ],
-  sub: [ID, TOPIC, opt('since', isPosition, 'an {epoch, offset} position')],
+  sub: [ID, TOPIC, /* @__PURE__ */ opt('since', isPosition, 'an {epoch, offset} position')],
   unsub: [ID, TOPIC],
-  pub: [ID, TOPIC, need('key', isNonEmptyStr, 'a non-empty string')],
-  rpc: [ID, need('method', isNonEmptyStr, 'a non-empty string')],
+  pub: [ID, TOPIC, /* @__PURE__ */ need('key', isNonEmptyStr, 'a non-empty string')],
+  rpc: [ID, /* @__PURE__ */ need('method', isNonEmptyStr, 'a non-empty string')],
   watch: [ID, TOPIC],
   unwatch: [ID, TOPIC],
-  refresh: [ID, need('token', isNonEmptyStr, 'a non-empty string')],
+  refresh: [ID, /* @__PURE__ */ need('token', isNonEmptyStr, 'a non-empty string')],
   ping: [],
   pong: [],
 };
 
 const isError = (v: unknown): boolean => isObj(v) && isStr(v.code) && isStr(v.message);
 const serverChecks: Record<string, Check[]> = {
-  reply: [ID, opt('error', isError, 'an {code, message} error')],
+  reply: [ID, /* @__PURE__ */ opt('error', isError, 'an {code, message} error')],
   msg: [
     TOPIC,
-    need('id', isStr, 'a string'),
-    need('offset', isInt, 'a non-negative integer'),
-    need('epoch', isStr, 'a string'),
-    need('ts', isInt, 'a timestamp'),
-    opt('also', isObj, 'a map of stream offsets'),
+    /* @__PURE__ */ need('id', isStr, 'a string'),
+    /* @__PURE__ */ need('offset', isInt, 'a non-negative integer'),
+    /* @__PURE__ */ need('epoch', isStr, 'a string'),
+    /* @__PURE__ */ need('ts', isInt, 'a timestamp'),
+    /* @__PURE__ */ opt('also', isObj, 'a map of stream offsets'),
   ],
-  count: [TOPIC, need('users', isInt, 'a count'), need('connections', isInt, 'a count')],
+  count: [TOPIC, /* @__PURE__ */ need('users', isInt, 'a count'), /* @__PURE__ */ need('connections', isInt, 'a count')],
   error: [need('error', isError, 'an {code, message} error')],
-  close: [need('code', isInt, 'a close code'), need('reconnect', (v) => typeof v === 'boolean', 'a boolean')],
+  close: [need('code', isInt, 'a close code'), /* @__PURE__ */ need('reconnect', (v) => typeof v === 'boolean', 'a boolean')],
   expired: [need('grace', isInt, 'a duration in ms')],
   ping: [],
   pong: [],

@@ -22,15 +22,6 @@ export interface WebSocketTransportOptions {
   protocols?: string | string[];
 }
 
-/** Text stays a string; binary (ArrayBuffer, a Node Buffer or any view) becomes an ArrayBuffer. */
-const toFrame = (data: unknown): string | ArrayBuffer => {
-  if (typeof data === 'string' || data instanceof ArrayBuffer) return data;
-  if (ArrayBuffer.isView(data)) {
-    return data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer;
-  }
-  return String(data);
-};
-
 /** The default transport: one WebSocket per connection. */
 export function webSocketTransport(options: WebSocketTransportOptions = {}): Transport {
   return (url: string, handlers: TransportHandlers) => {
@@ -54,9 +45,10 @@ export function webSocketTransport(options: WebSocketTransportOptions = {}): Tra
       } catch (error) {
         return fail(error);
       }
+      // Binary frames arrive as ArrayBuffer in browsers and in `ws` alike.
       ws.binaryType = 'arraybuffer';
       ws.onopen = () => handlers.onOpen();
-      ws.onmessage = (ev) => handlers.onMessage(toFrame(ev.data));
+      ws.onmessage = (ev) => handlers.onMessage(ev.data as string | ArrayBuffer);
       ws.onerror = (ev) => handlers.onError?.(ev);
       ws.onclose = (ev) => end(ev.code || 1006, ev.reason || '');
     };
@@ -81,12 +73,8 @@ export function webSocketTransport(options: WebSocketTransportOptions = {}): Tra
         try {
           ws.close(code, reason);
         } catch {
-          // Browsers only allow 1000 and 3000–4999; fall back to a plain close.
-          try {
-            ws.close();
-          } catch {
-            end(code, reason);
-          }
+          // Browsers only allow 1000 and 3000–4999 (and a short reason): fall back to a plain close.
+          ws.close();
         }
       },
     };

@@ -4,10 +4,13 @@ import type { ConnectResult } from '../../src/protocol/frames';
 /** Frames a test scripts on behalf of the server; objects are JSON-encoded, strings sent as is. */
 type Outbound = Record<string, unknown> | string;
 
+/** A frame the client sent, parsed. */
+export type SentFrame = { t: string; id: number; [field: string]: unknown };
+
 /** One link the client opened, driven by the test as if it were the server. */
 export class FakeLink {
   /** Frames the client sent, parsed. */
-  readonly sent: any[] = [];
+  readonly sent: SentFrame[] = [];
   /** Set when the client closed the link. */
   closedByClient?: { code?: number; reason?: string };
   ended = false;
@@ -43,13 +46,15 @@ export class FakeLink {
     this.handlers.onClose(code, reason);
   }
   /** Frames of type `t` the client sent. */
-  frames(t: string): any[] {
+  frames(t: string): SentFrame[] {
     return this.sent.filter((f) => f.t === t);
   }
   /** The last frame of type `t` the client sent. */
-  last(t: string): any {
+  last(t: string): SentFrame {
     const all = this.frames(t);
-    return all[all.length - 1];
+    const frame = all[all.length - 1];
+    if (!frame) throw new Error(`the client sent no "${t}" frame`);
+    return frame;
   }
   reply(id: number, result: unknown): void {
     this.push({ t: 'reply', id, result });
@@ -72,6 +77,7 @@ export class FakeLink {
   /** Answer the last `sub` for `topic`. */
   subscribed(topic: string, result: { epoch?: string; offset?: number; recovered?: boolean; pubs?: unknown[] } = {}): void {
     const sub = this.sent.filter((f) => f.t === 'sub' && f.topic === topic).pop();
+    if (!sub) throw new Error(`the client sent no "sub" for ${topic}`);
     this.reply(sub.id, { epoch: 'e1', offset: 0, recovered: true, pubs: [], ...result });
   }
 }

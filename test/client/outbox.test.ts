@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { memoryStorage } from '../../src/storage/memory';
-import { tick } from './fake-transport';
+import { tick, type SentFrame } from './fake-transport';
 import { setup } from './setup';
 
 afterEach(() => {
@@ -16,7 +16,7 @@ describe('outbox', () => {
     const p2 = client.publish('t', 2);
     await connect();
     expect(fake.link.sent.map((f) => f.t)).toEqual(['connect', 'sub', 'pub', 'rpc', 'pub']);
-    const [pub1, rpc, pub2] = fake.link.sent.slice(2);
+    const [pub1, rpc, pub2] = fake.link.sent.slice(2) as [SentFrame, SentFrame, SentFrame];
     expect(pub1).toMatchObject({ topic: 't', data: 1, key: expect.stringMatching(/^[0-9a-f]{32}$/) });
     expect(rpc).toEqual({ t: 'rpc', method: 'm', params: { x: 1 }, id: rpc.id });
     fake.link.reply(pub2.id, { id: 'b', offset: 2 });
@@ -96,7 +96,7 @@ describe('outbox', () => {
     void first.client.publish('t', 'kept').catch(() => {});
     await tick();
     const saved = JSON.parse((await storage.get('sdk-realtime:shop:outbox'))!);
-    expect(saved).toEqual([{ topic: 't', data: 'kept', key: expect.any(String), deadline: expect.any(Number) }]);
+    expect(saved).toEqual([{ t: 'pub', topic: 't', data: 'kept', key: expect.any(String), deadline: expect.any(Number) }]);
 
     const second = setup({ storage });
     await second.connect();
@@ -113,7 +113,7 @@ describe('requests', () => {
     await connect();
     const a = client.request('a');
     const b = client.request('b');
-    const [ra, rb] = fake.link.frames('rpc');
+    const [ra, rb] = fake.link.frames('rpc') as [SentFrame, SentFrame];
     fake.link.reply(rb.id, 'B');
     fake.link.reply(ra.id, 'A');
     await expect(a).resolves.toBe('A');
