@@ -1,7 +1,8 @@
 import net from 'node:net';
 
 /** How the proxy treats bytes right now. */
-export type LinkMode = 'pass' | 'blackhole';
+/** `down` swallows only server→client bytes, `up` only client→server, `both` everything. */
+export type Blackhole = 'both' | 'down' | 'up';
 
 /**
  * A TCP proxy on 127.0.0.1 that can break the link between a client and the real server in the
@@ -11,7 +12,8 @@ export type LinkMode = 'pass' | 'blackhole';
 export interface FaultProxy {
   url(path?: string): string;
   port: number;
-  blackhole(): void;
+  /** Keep sockets open but stop moving bytes (default both directions): a half-open link. */
+  blackhole(direction?: Blackhole): void;
   pass(): void;
   drop(): void;
   setDelay(ms: number): void;
@@ -23,14 +25,14 @@ export interface FaultProxy {
 }
 
 export async function startProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<FaultProxy> {
-  let mode: LinkMode = 'pass';
+  let hole: Blackhole | null = null;
   let delay = 0;
   let refusing = false;
   const pairs = new Set<[net.Socket, net.Socket]>();
 
-  const pipe = (from: net.Socket, to: net.Socket) => {
+  const pipe = (from: net.Socket, to: net.Socket, direction: 'up' | 'down') => {
     from.on('data', (chunk) => {
-      if (mode === 'blackhole') return; // swallowed: neither side learns anything
+      if (hole === 'both' || hole === direction) return; // swallowed: neither side learns anything
       const write = () => {
         if (!to.destroyed) to.write(chunk);
       };
@@ -47,8 +49,8 @@ export async function startProxy(targetPort: number, targetHost = '127.0.0.1'): 
     const upstream = net.connect(targetPort, targetHost);
     const pair: [net.Socket, net.Socket] = [client, upstream];
     pairs.add(pair);
-    pipe(client, upstream);
-    pipe(upstream, client);
+    pipe(client, upstream, 'up');
+    pipe(upstream, client, 'down');
     const end = () => {
       pairs.delete(pair);
       client.destroy();
@@ -71,11 +73,11 @@ export async function startProxy(targetPort: number, targetHost = '127.0.0.1'): 
   return {
     port,
     url: (path = '/ws') => `ws://127.0.0.1:${port}${path}`,
-    blackhole: () => {
-      mode = 'blackhole';
+    blackhole: (direction = 'both') => {
+      hole = direction;
     },
     pass: () => {
-      mode = 'pass';
+      hole = null;
     },
     drop: destroyAll,
     setDelay: (ms) => {
