@@ -15,7 +15,10 @@ describe('backoffDelay', () => {
     expect(backoffDelay(2, bounds, () => 0.5)).toBe(500 + 0.5 * 1500);
     const seen = new Set(Array.from({ length: 50 }, () => backoffDelay(3, bounds)));
     expect(seen.size).toBeGreaterThan(10);
-    for (const d of seen) expect(d).toBeGreaterThanOrEqual(500), expect(d).toBeLessThanOrEqual(4000);
+    for (const d of seen) {
+      expect(d).toBeGreaterThanOrEqual(500);
+      expect(d).toBeLessThanOrEqual(4000);
+    }
   });
 
   it('keeps full jitter at the ceiling once floor·2^attempt passes it', () => {
