@@ -14,12 +14,13 @@ import type { TransportConnection } from '../transports/types';
 import { backoffDelay } from '../util/backoff';
 import { createEmitter, type Listener } from '../util/emitter';
 import { randomId } from '../util/ids';
+import { MAX_DELAY } from '../util/timers';
 import { RealtimeError, fromWire } from './errors';
 import { createHeartbeat } from './heartbeat';
 import { resolveOptions, type ClientOptions } from './options';
 import { createOutbox, type OutboxOp } from './outbox';
 import { createPresence, type OnlineCount } from './presence';
-import { MAX_DELAY, createRequests, type Pending } from './requests';
+import { createRequests, type Pending } from './requests';
 import { mayReconnect, type ConnectionSnapshot, type ConnectionState, type LinkEnd, type StateChange } from './state';
 import {
   createSubscriptions,

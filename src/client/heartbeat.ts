@@ -4,47 +4,58 @@ import type { Timers } from '../util/timers';
 export interface Heartbeat {
   /** Arm with a window of `ms` (server ping interval + client timeout); `0` disables. */
   start(ms: number): void;
-  /** An inbound frame arrived: the link is alive. O(1), no timer churn (called per frame). */
+  /** An inbound frame arrived: the link is alive. One assignment: it runs for every frame. */
   beat(): void;
-  /** Check now (e.g. the app came back to the foreground after timers were frozen). */
+  /** Check against the clock now (the app came back to the foreground after timers were frozen). */
   check(): void;
   stop(): void;
 }
 
+/** Ticks per window. Detection comes within one tick after the window: at most 1/8 late, never early. */
+const TICKS = 8;
+
 /**
- * One timer per window, not per frame: `beat` only records the time; when the timer fires it
- * re-arms for the remainder if a frame came meanwhile, and calls `onDead` when none did.
+ * A timer ticks every window / 8; `beat` only clears an idle count (no clock read, no timer churn
+ * per frame). More than 8 ticks in a row without a frame → `onDead`. Each tick that saw frames
+ * records when the previous tick ran, so `check` can also judge a gap the ticks slept through
+ * (frozen timers in a background tab or a suspended app).
  */
 export function createHeartbeat(timers: Timers, onDead: () => void): Heartbeat {
   let timer: unknown;
-  let window = 0;
-  let last = 0;
+  let tick = 0;
+  let idle = 0;
+  /** No frame came before this time (conservative: the tick before the one that saw a frame). */
+  let alive = 0;
+  let prev = 0;
   const stop = () => {
-    if (timer !== undefined) timers.clearTimeout(timer);
+    timers.clearTimeout(timer);
     timer = undefined;
   };
-  const check = () => {
+  const dead = () => {
     stop();
-    if (!window) return;
-    const idle = timers.now() - last;
-    if (idle >= window) {
-      window = 0;
-      onDead();
-    } else timer = timers.setTimeout(check, window - idle);
+    onDead();
+  };
+  const next = () => {
+    const now = timers.now();
+    if (!idle++) alive = prev;
+    prev = now;
+    if (idle > TICKS) dead();
+    else timer = timers.setTimeout(next, tick);
   };
   return {
     start(ms) {
-      window = ms;
-      last = timers.now();
-      check();
+      stop();
+      idle = 0;
+      alive = prev = timers.now();
+      tick = ms / TICKS;
+      if (ms > 0) timer = timers.setTimeout(next, tick);
     },
     beat() {
-      last = timers.now();
+      idle = 0;
     },
-    check,
-    stop() {
-      window = 0;
-      stop();
+    check() {
+      if (timer !== undefined && idle && timers.now() - alive > tick * (TICKS + 1)) dead();
     },
+    stop,
   };
 }

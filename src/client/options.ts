@@ -3,12 +3,16 @@ import type { Storage } from '../storage/types';
 import type { Transport } from '../transports/types';
 import { webSocketTransport } from '../transports/websocket';
 import { browserEnvironment, type Environment } from '../util/environment';
-import { systemTimers, type Timers } from '../util/timers';
+import { MAX_DELAY, systemTimers, type Timers } from '../util/timers';
 
 /** A token, or a function fetching a fresh one. */
 export type TokenSource = string | (() => string | Promise<string>);
 
-/** Options of {@link createClient}. Durations are in milliseconds. */
+/**
+ * Options of {@link createClient}. Durations are in milliseconds; any duration above 2^31 − 1
+ * (about 24.8 days, what `setTimeout` can wait), `Infinity` included, is clamped to it: never, in
+ * practice. A value of the wrong type or out of range throws a `TypeError` naming the option.
+ */
 export interface ClientOptions {
   /** WebSocket endpoint of the server, `ws://` or `wss://` (e.g. `wss://rt.example.com/ws`). Required. */
   url: string;
@@ -114,9 +118,11 @@ export interface ResolvedOptions {
 const bad = (name: string, what: string): never => {
   throw new TypeError(`sdk-realtime: option "${name}" must be ${what}`);
 };
-/** A number ≥ `min` (durations above 2^31 − 1 ms, and `Infinity`, mean "never"); `undefined` → `def`. */
+/** A number ≥ `min`; `undefined` → `def`. */
 const num = (name: string, v: unknown, def: number, min = 0): number =>
   v === undefined ? def : typeof v === 'number' && v >= min ? v : bad(name, `a number >= ${min}`);
+/** A duration in ms, clamped to what `setTimeout` can wait (so `Infinity` means "never" in practice). */
+const ms = (name: string, v: unknown, def: number, min = 0): number => Math.min(num(name, v, def, min), MAX_DELAY);
 /** A value of type `type` (`function` or `object`); `undefined` passes through. */
 const is = <T>(name: string, v: T, type = 'function'): T =>
   v === undefined || (typeof v == type && v) ? v : bad(name, `a ${type}`);
@@ -135,7 +141,7 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
   if (typeof app != 'string' || !app) bad('app', 'a non-empty string');
   if (token !== undefined && typeof token != 'string' && typeof token != 'function') bad('token', 'a string or a function');
   if (deviceId !== undefined && (typeof deviceId != 'string' || !deviceId)) bad('deviceId', 'a non-empty string');
-  const floor = r ? num('reconnect.floor', r.floor, 500) : 500;
+  const floor = r ? ms('reconnect.floor', r.floor, 500) : 500;
   return {
     url,
     app,
@@ -144,15 +150,15 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
     transport: is('transport', o.transport) ?? webSocketTransport(),
     reconnect: r !== false && {
       floor,
-      ceiling: num('reconnect.ceiling', r?.ceiling, Math.max(30_000, floor), floor),
+      ceiling: ms('reconnect.ceiling', r?.ceiling, Math.max(30_000, floor), floor),
       maxAttempts: num('reconnect.maxAttempts', r?.maxAttempts, Infinity),
-      stableAfter: num('reconnect.stableAfter', r?.stableAfter, 5_000),
+      stableAfter: ms('reconnect.stableAfter', r?.stableAfter, 5_000),
     },
-    heartbeat: h !== false && num('heartbeat.timeout', h?.timeout, 10_000),
-    connectTimeout: num('connectTimeout', o.connectTimeout, 10_000, 1),
-    requestTimeout: num('requestTimeout', o.requestTimeout, 10_000, 1),
+    heartbeat: h !== false && ms('heartbeat.timeout', h?.timeout, 10_000),
+    connectTimeout: ms('connectTimeout', o.connectTimeout, 10_000, 1),
+    requestTimeout: ms('requestTimeout', o.requestTimeout, 10_000, 1),
     outboxSize: num('outbox.size', q.size, 100),
-    outboxTimeout: num('outbox.timeout', q.timeout, 30_000, 1),
+    outboxTimeout: ms('outbox.timeout', q.timeout, 30_000, 1),
     storage: is('storage', o.storage, 'object'),
     maxInboundFrame: num('maxInboundFrame', o.maxInboundFrame, 16 * 1024 * 1024, 1024),
     environment: is('environment', o.environment, 'object') ?? browserEnvironment(),

@@ -1,8 +1,7 @@
 import { ErrorCode, type PublishFrame, type RequestFrame } from '../protocol/frames';
 import type { Storage } from '../storage/types';
-import type { Timers } from '../util/timers';
+import { MAX_DELAY, type Timers } from '../util/timers';
 import { RealtimeError } from './errors';
-import { MAX_DELAY } from './requests';
 
 /** A publish or request from the app, tracked from the call until its reply or its deadline. */
 export interface OutboxOp {

@@ -1,5 +1,5 @@
 import { ErrorCode, type ReplyFrame } from '../protocol/frames';
-import type { Timers } from '../util/timers';
+import { MAX_DELAY, type Timers } from '../util/timers';
 import { RealtimeError, fromWire } from './errors';
 
 /** One request waiting for its `reply`. */
@@ -21,8 +21,6 @@ export interface Requests {
   drain(each: (pending: Pending) => void): void;
 }
 
-/** Largest delay `setTimeout` honours (2^31 − 1 ms); longer ones fire at once. */
-export const MAX_DELAY = 2 ** 31 - 1;
 
 export function createRequests(timers: Timers): Requests {
   // Ids grow for the client's life, so a late reply from an old link never matches a new request.

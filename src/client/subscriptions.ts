@@ -82,7 +82,7 @@ export interface Subscriptions {
   recover(stream: string, result: SubscribeResult, since: StreamPosition | undefined): void;
   /** The server refused `topic`: its handlers get the error and the subscription ends. */
   refuse(topic: string, error: RealtimeError): void;
-  /** Deliver one message (live or replayed). */
+  /** Deliver one live message. */
   deliver(m: Publication): void;
 }
 
@@ -123,7 +123,11 @@ export function createSubscriptions(hooks: SubscriptionHooks): Subscriptions {
     if (t) for (const e of t.entries) hooks.guard(e.fn, m);
   };
 
-  const deliver = (m: Publication) => {
+  /**
+   * The hot path, once per message. Offsets de-duplicate within a stream; ids are only remembered
+   * and checked for messages that can arrive twice: those on several streams (`also`) and replays.
+   */
+  const deliver = (m: Publication, replayed?: boolean) => {
     const stream = m.topic;
     const pos = positions.get(stream);
     if (pos) {
@@ -146,7 +150,7 @@ export function createSubscriptions(hooks: SubscriptionHooks): Subscriptions {
         if (p && offset > p.offset) p.offset = offset;
       }
     }
-    if (seen(m.id)) return; // delivered on another stream already
+    if ((also || replayed) && seen(m.id)) return; // delivered on another stream already
     dispatch(stream, m);
     if (also) for (const s in also) dispatch(s, m);
     hooks.message(m);
@@ -191,7 +195,7 @@ export function createSubscriptions(hooks: SubscriptionHooks): Subscriptions {
       if (!pos || pos.epoch !== r.epoch) {
         positions.set(stream, (pos = { epoch: r.epoch, offset: since && since.epoch === r.epoch ? since.offset : 0 }));
       }
-      if (Array.isArray(r.pubs)) for (const m of r.pubs) deliver(m);
+      if (Array.isArray(r.pubs)) for (const m of r.pubs) deliver(m, true);
       if (pos.offset < r.offset) pos.offset = r.offset;
       const info: SubscribedInfo = { topic: stream, recovered: r.recovered !== false };
       if (t) {

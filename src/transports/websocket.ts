@@ -7,6 +7,8 @@ interface WebSocketLike {
   onmessage: ((ev: { data: unknown }) => void) | null;
   onerror: ((ev: unknown) => void) | null;
   onclose: ((ev: { code?: number; reason?: string }) => void) | null;
+  /** Present on `ws` (Node EventEmitter API); absent on browser WebSockets. */
+  on?(event: 'message', listener: (data: unknown, binary: boolean) => void): void;
   send(data: string): void;
   close(code?: number, reason?: string): void;
 }
@@ -48,7 +50,9 @@ export function webSocketTransport(options: WebSocketTransportOptions = {}): Tra
       // Binary frames arrive as ArrayBuffer in browsers and in `ws` alike.
       ws.binaryType = 'arraybuffer';
       ws.onopen = () => handlers.onOpen();
-      ws.onmessage = (ev) => handlers.onMessage(ev.data as string | ArrayBuffer);
+      // `ws` on Node: its own event skips building a MessageEvent per frame (the receive hot path).
+      if (ws.on) ws.on('message', (data: unknown, binary: boolean) => handlers.onMessage(binary ? (data as ArrayBuffer) : String(data)));
+      else ws.onmessage = (ev) => handlers.onMessage(ev.data as string | ArrayBuffer);
       ws.onerror = (ev) => handlers.onError?.(ev);
       ws.onclose = (ev) => end(ev.code || 1006, ev.reason || '');
     };

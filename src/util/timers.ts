@@ -10,6 +10,9 @@ export interface Timers {
   now(): number;
 }
 
+/** Largest delay `setTimeout` honours (2^31 − 1 ms, about 24.8 days); longer ones fire at once. */
+export const MAX_DELAY = 2 ** 31 - 1;
+
 /** Timers backed by the host's globals. */
 export const systemTimers: Timers = {
   setTimeout: (fn, ms) => setTimeout(fn, ms),

@@ -164,11 +164,29 @@ describe('heartbeat', () => {
     await advance(2_500);
     fake.link.push({ t: 'ping' }); // any frame resets the window
     await advance(2_999);
-    expect(client.state).toBe('connected');
-    await advance(1);
-    expect(client.state).toBe('reconnecting');
+    expect(client.state).toBe('connected'); // never before ping + timeout
+    await advance(3_000 / 8 + 1);
+    expect(client.state).toBe('reconnecting'); // at most one tick (window / 8) after
     expect(fake.links[0]!.closedByClient).toBeDefined();
     expect(events.disconnected![0]).toMatchObject({ reason: 'heartbeat timeout', willReconnect: true });
+  });
+
+  it('on becoming visible, a link silent for longer than the window is taken as dead at once', async () => {
+    const { client, environment, connect } = setup({ heartbeat: { timeout: 1_000 } });
+    await connect({ ping: 2_000 });
+    // Timers frozen in the background: the clock moves, no tick runs.
+    vi.setSystemTime(Date.now() + 60_000);
+    await vi.advanceTimersByTimeAsync(400); // one late tick
+    environment.becomeVisible();
+    await tick();
+    expect(client.state).toBe('reconnecting');
+  });
+
+  it('an Infinity timeout never fires (clamped, no timer spin)', async () => {
+    const { client, advance, connect } = setup({ heartbeat: { timeout: Infinity }, connectTimeout: Infinity });
+    await connect({ ping: 2_000 });
+    await advance(10 * 60_000);
+    expect(client.state).toBe('connected');
   });
 
   it('does not time out while frames keep arriving', async () => {
