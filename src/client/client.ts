@@ -1,6 +1,5 @@
 import { decodeServerFrame, encodeFrame, utf8Length } from '../protocol/codec';
 import {
-  CloseCode,
   ErrorCode,
   PROTOCOL_VERSION,
   type ClientFrame,
@@ -21,7 +20,7 @@ import { resolveOptions, type ClientOptions } from './options';
 import { createOutbox, type OutboxOp } from './outbox';
 import { createPresence, type OnlineCount } from './presence';
 import { createRequests, type Pending } from './requests';
-import { mayReconnect, type ConnectionSnapshot, type ConnectionState, type LinkEnd, type StateChange } from './state';
+import { UNAUTHORIZED, mayReconnect, type ConnectionSnapshot, type ConnectionState, type LinkEnd, type StateChange } from './state';
 import {
   createSubscriptions,
   type GapInfo,
@@ -111,12 +110,8 @@ type WithoutId<F> = F extends unknown ? Omit<F, 'id'> : never;
 
 const PONG = encodeFrame({ t: 'pong' });
 
-/** Close codes for a refused `connect` reply, so the close-code table decides what follows. */
-const REFUSAL: Record<string, number> = {
-  [ErrorCode.Unauthorized]: CloseCode.Unauthorized,
-  [ErrorCode.Forbidden]: CloseCode.Forbidden,
-  [ErrorCode.BadRequest]: CloseCode.BadConnect,
-};
+/** Close codes (4100, 4101, 4102) for a refused `connect` reply, so the close-code table decides what follows. */
+const REFUSAL: Record<string, number> = { unauthorized: 4100, forbidden: 4101, bad_request: 4102 };
 
 /** Create a client. Validates `options` (a `TypeError` names the bad one); connects on `connect()`. */
 export function createClient(options: ClientOptions): RealtimeClient {
@@ -126,7 +121,7 @@ export function createClient(options: ClientOptions): RealtimeClient {
 
   const emitter = createEmitter<ClientEvents>((error, type) => {
     // An `error` listener that throws is not reported again (it would loop).
-    if (type != 'error') fail(ErrorCode.Handler, `${String(type)} listener threw`, error);
+    if (type != 'error') fail(ErrorCode.Handler, 'handler threw', error);
   });
   const report = (e: RealtimeError) => emitter.emit('error', e);
   /** Report a new error and return it (to reject with). */
@@ -182,7 +177,7 @@ export function createClient(options: ClientOptions): RealtimeClient {
 
   const subs = createSubscriptions({
     guard,
-    message: (m) => emitter.has('message') && emitter.emit('message', m),
+    message: (m) => emitter.emit('message', m),
     subscribed: (info) => emitter.emit('subscribed', info),
     gap: (info) => emitter.emit('gap', info),
     sub: (topic) => ready && sendSub(topic),
@@ -270,7 +265,7 @@ export function createClient(options: ClientOptions): RealtimeClient {
     connectTimer = timers.setTimeout(() => {
       const reason = 'connect timeout';
       fail(ErrorCode.Timeout, reason);
-      drop(l, { code: CloseCode.HandshakeTimeout, reason });
+      drop(l, { code: 4000 /* CloseCode.HandshakeTimeout */, reason });
     }, o.connectTimeout);
     l.conn = o.transport(o.url, {
       onOpen() {
@@ -344,7 +339,7 @@ export function createClient(options: ClientOptions): RealtimeClient {
   /** The token expired on a live link: send a fresh one, keeping the link and its subscriptions. */
   const refresh = async () => {
     try {
-      if (!tokenFn) return fail(ErrorCode.TokenExpired, 'token expired; no token function');
+      if (!tokenFn) return fail(ErrorCode.TokenExpired, 'token refresh failed');
       call({ t: 'refresh', token: (await getToken())! }, noop, (e) => fail(ErrorCode.TokenExpired, e.message, e));
     } catch (error) {
       fail(ErrorCode.TokenExpired, 'token refresh failed', error);
@@ -368,7 +363,7 @@ export function createClient(options: ClientOptions): RealtimeClient {
     const { code, reason } = end;
     const lost = new RealtimeError(ErrorCode.Transport, `connection lost: ${reason}`);
     unlink(l, reason, (p) => (p.lost ? p.lost() : p.fail(lost)));
-    refusals = code == CloseCode.Unauthorized ? refusals + 1 : 0;
+    refusals = code == UNAUTHORIZED ? refusals + 1 : 0;
     const exhausted = reconnect && attempt >= reconnect.maxAttempts;
     if (!reconnect || exhausted || !mayReconnect(end, tokenFn, refusals)) {
       emitter.emit('disconnected', { code, reason, willReconnect: false });

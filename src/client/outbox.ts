@@ -83,7 +83,7 @@ export function createOutbox({ size, timers, storage, key, report }: OutboxOptio
   return {
     add(op, waiting) {
       if (waiting && ops.size >= size) {
-        return new RealtimeError(ErrorCode.OutboxFull, `outbox full (${size})`);
+        return new RealtimeError(ErrorCode.OutboxFull, 'outbox full');
       }
       ops.add(op);
       const ms = op.deadline - timers.now();

@@ -1,4 +1,10 @@
-import { CloseCode, isRetryableClose } from '../protocol/frames';
+import { isRetryableClose, type CloseCode } from '../protocol/frames';
+
+/**
+ * {@link CloseCode}.Unauthorized, as a literal: the client core refers to close codes by number so
+ * the `CloseCode` table stays out of bundles that do not import it.
+ */
+export const UNAUTHORIZED: (typeof CloseCode)['Unauthorized'] = 4100;
 
 /**
  * Connection states. `idle` until `connect()`; `connecting` for the first attempt; `connected`
@@ -43,6 +49,6 @@ export interface LinkEnd {
  * fixed token it is terminal at once. Otherwise a `close` frame's `reconnect` wins over the code.
  */
 export function mayReconnect(end: LinkEnd, tokenIsFunction: boolean, refusalsInARow: number): boolean {
-  if (end.code === CloseCode.Unauthorized) return tokenIsFunction && refusalsInARow < 2;
+  if (end.code === UNAUTHORIZED) return tokenIsFunction && refusalsInARow < 2;
   return end.reconnect ?? isRetryableClose(end.code);
 }

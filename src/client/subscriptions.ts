@@ -185,7 +185,8 @@ export function createSubscriptions(hooks: SubscriptionHooks): Subscriptions {
     since: (stream) => positions.get(stream),
     personal() {
       let out: Record<string, StreamPosition> | undefined;
-      for (const [s, p] of positions) if (isPersonal(s)) (out ??= {})[s] = { epoch: p.epoch, offset: p.offset };
+      // The live position objects: `connect` is encoded at once, before anything can move them.
+      for (const [s, p] of positions) if (isPersonal(s)) (out ??= {})[s] = p;
       return out;
     },
     recover(stream, r, since) {

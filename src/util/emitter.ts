@@ -7,9 +7,8 @@ export type Listener<T> = (event: T) => void;
 export interface Emitter<Events extends Record<string, unknown>> {
   /** Listen to `type`; returns a function that removes this listener (idempotent). */
   on<K extends keyof Events>(type: K, listener: Listener<Events[K]>): () => void;
+  /** Call the listeners of `type`, if any (no allocation when there are none). */
   emit<K extends keyof Events>(type: K, event: Events[K]): void;
-  /** Whether `type` has listeners: lets hot paths skip building an event nobody hears. */
-  has(type: keyof Events): boolean;
 }
 
 /**
@@ -32,7 +31,6 @@ export function createEmitter<Events extends Record<string, unknown>>(
       m.on(type, safe);
       return () => m.off(type, safe);
     },
-    emit: (type, event) => m.emit(type, event),
-    has: (type) => !!m.all.get(type)?.length,
+    emit: m.emit,
   };
 }
