@@ -41,7 +41,7 @@ export function webSocketTransport(options: WebSocketTransportOptions = {}): Tra
       end(1006, String((error as Error)?.message ?? error));
     };
     const attach = (Ctor: WebSocketConstructor) => {
-      if (closing) return end(1000, 'closed before open');
+      if (closing) return end(1000, '');
       try {
         ws = new Ctor(url, options.protocols);
       } catch (error) {
