@@ -19,5 +19,7 @@ export default defineConfig([
     sourcemap: true,
     target: 'node20',
     platform: 'node',
+    // `import.meta.url` in the CJS build (the demo finds the client bundle next to itself).
+    shims: true,
   },
 ]);

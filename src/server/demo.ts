@@ -2,9 +2,9 @@ import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** Directory of this module, in the ESM build (import.meta.url) and the CJS build (__dirname). */
+/** Directory of this module (tsup shims `import.meta.url` in the CJS build). */
 function moduleDir(): string {
-  return typeof __dirname !== 'undefined' ? __dirname : dirname(fileURLToPath(import.meta.url));
+  return dirname(fileURLToPath(import.meta.url));
 }
 
 /**
