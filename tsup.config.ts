@@ -1,17 +1,27 @@
+import { existsSync } from 'node:fs';
 import { defineConfig } from 'tsup';
 
+// Adapters and add-ons are separate entries that import the core as the package itself
+// ('sdk-realtime', external), so an app gets exactly one copy of the core in ESM and in CJS.
+const addOns = ['react', 'vue', 'wechat', 'channel', 'telemetry'].filter((name) => existsSync(`src/${name}/index.ts`));
+
+const browser = {
+  format: ['esm', 'cjs'] as const,
+  dts: true,
+  sourcemap: true,
+  target: 'es2020',
+  platform: 'neutral' as const,
+  // `ws` is only imported dynamically, on Node; frameworks and optional libraries are the app's.
+  external: ['ws', 'sdk-realtime', 'react', 'vue', 'web-vitals', 'idb-keyval'],
+};
+
 export default defineConfig([
-  {
-    // Client entries: browser-safe, no Node built-ins. `ws` is only ever imported dynamically.
-    entry: { index: 'src/index.ts' },
-    format: ['esm', 'cjs'],
-    dts: true,
-    sourcemap: true,
-    clean: true,
-    target: 'es2020',
-    platform: 'neutral',
-    external: ['ws'],
-  },
+  { ...browser, entry: { index: 'src/index.ts' }, clean: true, format: [...browser.format] },
+  ...addOns.map((name) => ({
+    ...browser,
+    format: [...browser.format],
+    entry: { [`${name}/index`]: `src/${name}/index.ts` },
+  })),
   {
     entry: { 'server/index': 'src/server/index.ts', 'server/cli': 'src/server/cli.ts' },
     format: ['esm', 'cjs'],
