@@ -1,7 +1,7 @@
 import { decodeServerFrame, encodeFrame, utf8Length } from '../protocol/codec';
 import {
-  ErrorCode,
   PROTOCOL_VERSION,
+  type ErrorCode,
   type ClientFrame,
   type ConnectResult,
   type Publication,
@@ -121,11 +121,11 @@ export function createClient(options: ClientOptions): RealtimeClient {
 
   const emitter = createEmitter<ClientEvents>((error, type) => {
     // An `error` listener that throws is not reported again (it would loop).
-    if (type != 'error') fail(ErrorCode.Handler, 'handler threw', error);
+    if (type != 'error') fail('handler', 'handler threw', error);
   });
   const report = (e: RealtimeError) => emitter.emit('error', e);
   /** Report a new error and return it (to reject with). */
-  const fail = (code: string, message: string, cause?: unknown) => {
+  const fail = (code: ErrorCode, message: string, cause?: unknown) => {
     const e = new RealtimeError(code, message, cause);
     report(e);
     return e;
@@ -134,7 +134,7 @@ export function createClient(options: ClientOptions): RealtimeClient {
     try {
       f?.(arg);
     } catch (error) {
-      fail(ErrorCode.Handler, 'handler threw', error);
+      fail('handler', 'handler threw', error);
     }
   };
 
@@ -166,7 +166,7 @@ export function createClient(options: ClientOptions): RealtimeClient {
     timers,
     storage: o.storage,
     key: `sdk-realtime:${o.app}:outbox`,
-    report: (e) => fail(ErrorCode.Internal, 'storage failed', e),
+    report: (e) => fail('internal', 'storage failed', e),
   });
 
   const send = (frame: string) => link?.conn?.send(frame);
@@ -204,7 +204,7 @@ export function createClient(options: ClientOptions): RealtimeClient {
 
   const heartbeat = createHeartbeat(timers, () => {
     const reason = 'heartbeat timeout';
-    fail(ErrorCode.Transport, reason);
+    fail('transport', reason);
     if (link) drop(link, { code: 1006, reason });
   });
 
@@ -228,9 +228,9 @@ export function createClient(options: ClientOptions): RealtimeClient {
       const op: OutboxOp = { frame, body, deadline: timers.now() + timeout, resolve, reject };
       const refused =
         snapshot.state == 'closed'
-          ? new RealtimeError(ErrorCode.NotConnected, 'client is closed')
+          ? new RealtimeError('not_connected', 'client is closed')
           : body.length > maxFrame || (body.length * 3 > maxFrame && utf8Length(body) > maxFrame)
-            ? new RealtimeError(ErrorCode.TooLarge, `frame over ${maxFrame} bytes`)
+            ? new RealtimeError('too_large', `frame over ${maxFrame} bytes`)
             : outbox.add(op, !ready);
       if (refused) {
         report(refused);
@@ -258,13 +258,13 @@ export function createClient(options: ClientOptions): RealtimeClient {
       tk = await getToken();
     } catch (error) {
       const reason = 'token function failed';
-      if (link == l) fail(ErrorCode.Unauthorized, reason, error);
+      if (link == l) fail('unauthorized', reason, error);
       return drop(l, { code: 1006, reason });
     }
     if (link != l) return;
     connectTimer = timers.setTimeout(() => {
       const reason = 'connect timeout';
-      fail(ErrorCode.Timeout, reason);
+      fail('timeout', reason);
       drop(l, { code: 4000 /* CloseCode.HandshakeTimeout */, reason });
     }, o.connectTimeout);
     l.conn = o.transport(o.url, {
@@ -282,7 +282,7 @@ export function createClient(options: ClientOptions): RealtimeClient {
       },
       onMessage: (data) => !l.dead && onFrame(l, data),
       onClose: (code, reason) => drop(l, { code, reason }),
-      onError: (e) => !l.dead && fail(ErrorCode.Transport, 'transport error', e),
+      onError: (e) => !l.dead && fail('transport', 'transport error', e),
     });
     if (l.dead) l.conn.close();
   };
@@ -295,7 +295,7 @@ export function createClient(options: ClientOptions): RealtimeClient {
     try {
       for (const s in r.streams) subs.recover(s, r.streams[s]!, sent[s]);
     } catch (error) {
-      fail(ErrorCode.BadFrame, 'bad connect result', error);
+      fail('bad_frame', 'bad connect result', error);
     }
     // Owed to the new link, in this order: subscriptions, watches, then the outbox.
     for (const topic of subs.topics()) sendSub(topic);
@@ -332,17 +332,17 @@ export function createClient(options: ClientOptions): RealtimeClient {
       }
     } catch (error) {
       // Only a reply whose result is malformed gets here: app handlers are guarded.
-      fail(ErrorCode.BadFrame, `bad ${f.t}`, error);
+      fail('bad_frame', `bad ${f.t}`, error);
     }
   };
 
   /** The token expired on a live link: send a fresh one, keeping the link and its subscriptions. */
   const refresh = async () => {
     try {
-      if (!tokenFn) return fail(ErrorCode.TokenExpired, 'token refresh failed');
-      call({ t: 'refresh', token: (await getToken())! }, noop, (e) => fail(ErrorCode.TokenExpired, e.message, e));
+      if (!tokenFn) return fail('token_expired', 'token refresh failed');
+      call({ t: 'refresh', token: (await getToken())! }, noop, (e) => fail('token_expired', e.message, e));
     } catch (error) {
-      fail(ErrorCode.TokenExpired, 'token refresh failed', error);
+      fail('token_expired', 'token refresh failed', error);
     }
   };
 
@@ -361,7 +361,7 @@ export function createClient(options: ClientOptions): RealtimeClient {
   const drop = (l: Link, end: LinkEnd) => {
     if (l.dead || link != l) return;
     const { code, reason } = end;
-    const lost = new RealtimeError(ErrorCode.Transport, `connection lost: ${reason}`);
+    const lost = new RealtimeError('transport', `connection lost: ${reason}`);
     unlink(l, reason, (p) => (p.lost ? p.lost() : p.fail(lost)));
     refusals = code == UNAUTHORIZED ? refusals + 1 : 0;
     const exhausted = reconnect && attempt >= reconnect.maxAttempts;
@@ -386,7 +386,7 @@ export function createClient(options: ClientOptions): RealtimeClient {
   };
 
   const finish = (reason: string) => {
-    const closed = new RealtimeError(ErrorCode.Closed, `client closed: ${reason}`);
+    const closed = new RealtimeError('closed', `client closed: ${reason}`);
     if (link && !link.dead) unlink(link, reason, (p) => p.fail(closed));
     timers.clearTimeout(retryTimer);
     link = retryTimer = undefined;

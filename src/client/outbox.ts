@@ -1,4 +1,4 @@
-import { ErrorCode, type PublishFrame, type RequestFrame } from '../protocol/frames';
+import type { PublishFrame, RequestFrame } from '../protocol/frames';
 import type { Storage } from '../storage/types';
 import { MAX_DELAY, type Timers } from '../util/timers';
 import { RealtimeError } from './errors';
@@ -83,13 +83,13 @@ export function createOutbox({ size, timers, storage, key, report }: OutboxOptio
   return {
     add(op, waiting) {
       if (waiting && ops.size >= size) {
-        return new RealtimeError(ErrorCode.OutboxFull, 'outbox full');
+        return new RealtimeError('outbox_full', 'outbox full');
       }
       ops.add(op);
       const ms = op.deadline - timers.now();
       if (ms <= MAX_DELAY) {
         op.timer = timers.setTimeout(
-          () => settle(op, new RealtimeError(ErrorCode.Timeout, 'deadline passed')),
+          () => settle(op, new RealtimeError('timeout', 'deadline passed')),
           Math.max(0, ms),
         );
       }

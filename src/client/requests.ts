@@ -1,4 +1,4 @@
-import { ErrorCode, type ReplyFrame } from '../protocol/frames';
+import type { ReplyFrame } from '../protocol/frames';
 import { MAX_DELAY, type Timers } from '../util/timers';
 import { RealtimeError, fromWire } from './errors';
 
@@ -33,7 +33,7 @@ export function createRequests(timers: Timers): Requests {
       if (timeout > 0 && timeout <= MAX_DELAY) {
         p.timer = timers.setTimeout(() => {
           pending.delete(id);
-          p.fail(new RealtimeError(ErrorCode.Timeout, `no reply within ${timeout} ms`));
+          p.fail(new RealtimeError('timeout', `no reply within ${timeout} ms`));
         }, timeout);
       }
       return id;

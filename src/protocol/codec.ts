@@ -1,9 +1,4 @@
-import {
-  ErrorCode,
-  type ClientFrame,
-  type ServerFrame,
-  type WireError,
-} from './frames';
+import type { ErrorCode, ClientFrame, ServerFrame, WireError } from './frames';
 
 /** Result of decoding one inbound frame: the frame, or the documented error explaining the drop. */
 export type Decoded<F> = { ok: true; frame: F } | { ok: false; error: WireError };
@@ -30,18 +25,18 @@ const isPosition = (v: unknown): boolean => isObj(v) && isStr(v.epoch) && isInt(
  * Binary frames are not part of the native protocol and are refused.
  */
 function parse(raw: unknown, maxBytes: number): Decoded<Obj> {
-  if (!isStr(raw)) return fail(ErrorCode.BadFrame, 'binary frames are not supported');
+  if (!isStr(raw)) return fail('bad_frame', 'binary frames are not supported');
   // UTF-16 length is a lower bound on UTF-8 bytes and 3× an upper bound: exact only when close.
   if (raw.length > maxBytes || (raw.length * 3 > maxBytes && utf8Length(raw) > maxBytes)) {
-    return fail(ErrorCode.TooLarge, `frame exceeds ${maxBytes} bytes`);
+    return fail('too_large', `frame exceeds ${maxBytes} bytes`);
   }
   let value: unknown;
   try {
     value = JSON.parse(raw);
   } catch {
-    return fail(ErrorCode.BadFrame, 'frame is not valid JSON');
+    return fail('bad_frame', 'frame is not valid JSON');
   }
-  if (!isObj(value) || !isStr(value.t)) return fail(ErrorCode.BadFrame, 'frame must be an object with a string "t"');
+  if (!isObj(value) || !isStr(value.t)) return fail('bad_frame', 'frame must be an object with a string "t"');
   return { ok: true, frame: value };
 }
 
@@ -66,8 +61,8 @@ const need = (field: string, ok: (v: unknown) => boolean, what: string): Check =
 const opt = (field: string, ok: (v: unknown) => boolean, what: string): Check => (f) =>
   f[field] === undefined || ok(f[field]) ? undefined : `"${field}" must be ${what}`;
 
-const ID = /* @__PURE__ */ /* @__PURE__ */ need('id', isInt, 'a non-negative integer');
-const TOPIC = /* @__PURE__ */ /* @__PURE__ */ need('topic', isNonEmptyStr, 'a non-empty string');
+const ID = /* @__PURE__ */ need('id', isInt, 'a non-negative integer');
+const TOPIC = /* @__PURE__ */ need('topic', isNonEmptyStr, 'a non-empty string');
 
 const clientChecks: Record<string, Check[]> = {
   connect: [
@@ -114,11 +109,11 @@ function decodeWith<F>(checks: Record<string, Check[]>, raw: unknown, maxBytes: 
   const frame = parsed.frame;
   const list = checks[frame.t as string];
   if (!list || !Object.prototype.hasOwnProperty.call(checks, frame.t as string)) {
-    return fail(ErrorCode.UnknownType, `unknown frame type "${String(frame.t).slice(0, 32)}"`);
+    return fail('unknown_type', `unknown frame type "${String(frame.t).slice(0, 32)}"`);
   }
   for (const check of list) {
     const problem = check(frame);
-    if (problem) return fail(ErrorCode.BadFrame, `${frame.t}: ${problem}`);
+    if (problem) return fail('bad_frame', `${frame.t}: ${problem}`);
   }
   return parsed as Decoded<F>; // the same {ok, frame}: no second allocation per frame
 }

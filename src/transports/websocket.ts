@@ -58,7 +58,7 @@ export function webSocketTransport(options: WebSocketTransportOptions = {}): Tra
     };
     const Ctor = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     // Even with a global WebSocket, start on a microtask: handlers must never run inside this call.
-    void (Ctor ? Promise.resolve(Ctor) : import('ws').then((m) => (m.WebSocket ?? m.default) as unknown as WebSocketConstructor)).then(
+    void (Ctor ? Promise.resolve(Ctor) : import(/* webpackIgnore: true */ /* @vite-ignore */ 'ws').then((m) => (m.WebSocket ?? m.default) as unknown as WebSocketConstructor)).then(
       attach,
       fail,
     );

@@ -1,0 +1,17 @@
+// Bundle budgets (min+gzip), checked by `npm run size` in CI.
+// Each entry is bundled as an ES module, the way apps' bundlers (Vite, webpack, Rollup) consume
+// this package; size-limit's default IIFE output would add a CommonJS-interop shim for the
+// optional `ws` import that no browser bundle carries.
+const esm = (config) => ({ ...config, format: 'esm' });
+
+export default [
+  {
+    name: 'client core (createClient + WebSocket transport + JSON protocol)',
+    path: 'dist/index.js',
+    import: '{ createClient }',
+    ignore: ['ws'],
+    gzip: true,
+    limit: '6 KiB',
+    modifyEsbuildConfig: esm,
+  },
+];
