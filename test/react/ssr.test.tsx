@@ -43,5 +43,14 @@ describe('server-side rendering', () => {
     expect(html).toContain('idle|idle|no message|no count');
     expect(client.state).toBe('idle');
     expect(fake.links).toHaveLength(0);
+    // Nothing was held: connecting now would send no `sub` or `watch`.
+    client.connect();
+    await tick();
+    fake.link.open();
+    fake.link.accept();
+    await tick();
+    expect(fake.link.frames('sub')).toHaveLength(0);
+    expect(fake.link.frames('watch')).toHaveLength(0);
+    client.close();
   });
 });
