@@ -244,6 +244,8 @@ export const CloseCode = {
   Stale: 4003,
   /** Server shutting down or restarting. Retry. */
   Shutdown: 4004,
+  /** The client fell too far behind (more than `maxBufferedBytes` queued). Retry; recovery fills the gap. */
+  SlowConsumer: 4005,
   /** Token missing, malformed, badly signed or expired at connect. Retry once with a fresh token. */
   Unauthorized: 4100,
   /** App not allowed, or token bound to another app. Terminal. */

@@ -572,6 +572,16 @@ export class Connection implements Subscriber, CountWatcher {
 
   private sendText(text: string): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
+    // A consumer that stopped reading must not hold unbounded server memory: cut it loose; it
+    // recovers what it missed from history when it reconnects.
+    if (this.ws.bufferedAmount > Math.max(this.core.options.maxBufferedBytes, this.core.options.maxFrameBytes)) {
+      if (this.state === 'closed') return;
+      this.core.metrics.error('slow_consumer');
+      this.state = 'closed';
+      this.clearTimers();
+      this.ws.close(CloseCode.SlowConsumer, 'client too slow');
+      return;
+    }
     try {
       this.ws.send(text);
       this.core.metrics.framesOut++;

@@ -59,6 +59,12 @@ export interface ServerOptions {
   /** Topics one connection may subscribe to (and, separately, watch). Default `100`; beyond: `too_many_subscriptions`. */
   maxSubscriptions?: number;
   /**
+   * Bytes queued for one connection that its socket has not taken yet. Default 8 MiB (at least
+   * `maxFrameBytes`). A client that falls further behind (a stalled link, a frozen tab) is closed
+   * with 4005 instead of growing server memory; it reconnects and recovers from history.
+   */
+  maxBufferedBytes?: number;
+  /**
    * Frames per connection: `frames` per `per` ms (token bucket). Default `{ frames: 100, per: 1000 }`.
    * Over the limit a frame is refused with `rate_limited`; refusing 5× `frames` within `per` closes with 4002.
    */
@@ -104,6 +110,7 @@ export interface ResolvedOptions {
   history: { size: number; ttl: number };
   maxFrameBytes: number;
   maxSubscriptions: number;
+  maxBufferedBytes: number;
   rateLimit: { frames: number; per: number };
   notifyRateLimit: { requests: number; per: number };
   maxBodyBytes: number;
@@ -241,6 +248,7 @@ export function resolveOptions(input: ServerOptions): ResolvedOptions {
     },
     maxFrameBytes: int('maxFrameBytes', o.maxFrameBytes, DEFAULT_MAX_FRAME_BYTES, 64, 256 * 1024 * 1024),
     maxSubscriptions: int('maxSubscriptions', o.maxSubscriptions, 100, 1),
+    maxBufferedBytes: int('maxBufferedBytes', o.maxBufferedBytes, 8 * 1024 * 1024, 1024),
     rateLimit: {
       frames: int('rateLimit.frames', rateLimit.frames, 100, 1),
       per: int('rateLimit.per', rateLimit.per, 1000, 1),

@@ -170,3 +170,29 @@ describe('the client across real network faults', () => {
     expect(got.map((m) => m.data)).toEqual(['exactly once']);
   });
 });
+
+describe('server memory bounds', () => {
+  it('cuts loose a client that stopped reading (4005) and the client recovers what it missed', async () => {
+    const { server, proxy } = await proxied({ maxBufferedBytes: 64 * 1024 } as never);
+    const c = client({ url: proxy.url(), app: 'feed', token: await signToken('slow') });
+    const got: Publication[] = [];
+    c.subscribe('firehose', (m) => got.push(m));
+    c.connect();
+    await waitForState(c, 'connected');
+    await waitFor(() => server.stats().subscriptions === 1, 'subscription');
+
+    proxy.stall(); // the client's side stops reading; the server's socket backs up
+    const payload = 'x'.repeat(16 * 1024);
+    let sent = 0;
+    // Publish until the server gives up on the stalled connection (bounded: at most 2000 messages).
+    while (server.stats().connections > 0 && sent < 2000) {
+      await server.publish('feed', { eventTopics: ['firehose'], data: { n: ++sent, payload } });
+    }
+    expect(server.stats().connections).toBe(0);
+    expect(sent).toBeLessThan(1000); // all still in history (default size 1000)
+    proxy.pass();
+    await waitFor(() => got.length === sent, 'recovery of the missed messages', 10_000);
+    await sleep(100);
+    expect(got.map((m) => (m.data as { n: number }).n)).toEqual(Array.from({ length: sent }, (_, i) => i + 1));
+  });
+});

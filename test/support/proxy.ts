@@ -15,6 +15,8 @@ export interface FaultProxy {
   /** Keep sockets open but stop moving bytes (default both directions): a half-open link. */
   blackhole(direction?: Blackhole): void;
   pass(): void;
+  /** Stop reading server→client bytes, so TCP backpressure builds up on the server (a stalled reader). */
+  stall(): void;
   drop(): void;
   setDelay(ms: number): void;
   /** Refuse new connections (they are reset at once) until `accept()`. */
@@ -78,6 +80,10 @@ export async function startProxy(targetPort: number, targetHost = '127.0.0.1'): 
     },
     pass: () => {
       hole = null;
+      for (const [, upstream] of pairs) upstream.resume();
+    },
+    stall: () => {
+      for (const [, upstream] of pairs) upstream.pause();
     },
     drop: destroyAll,
     setDelay: (ms) => {
