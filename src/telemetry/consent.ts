@@ -1,0 +1,23 @@
+/** The app's consent state: `pending` holds events (bounded) until granted or denied. */
+export type Consent = 'granted' | 'denied' | 'pending';
+
+/** What the browser says about tracking. */
+export interface PrivacySignals {
+  /** `navigator.doNotTrack === '1'` (or the legacy `window.doNotTrack` / `msDoNotTrack`). */
+  doNotTrack: boolean;
+  /** Global Privacy Control: `navigator.globalPrivacyControl === true`. */
+  gpc: boolean;
+}
+
+/** Read Do-Not-Track and Global Privacy Control from the host; both `false` where there is no navigator. */
+export function browserPrivacySignals(): PrivacySignals {
+  const n = (typeof navigator != 'undefined' ? navigator : {}) as Record<string, unknown>;
+  const w = (typeof window != 'undefined' ? window : {}) as unknown as Record<string, unknown>;
+  const dnt = n.doNotTrack ?? w.doNotTrack ?? n.msDoNotTrack;
+  return { doNotTrack: dnt === '1' || dnt === 'yes', gpc: n.globalPrivacyControl === true };
+}
+
+/** Effective consent: a browser opt-out signal (when respected) wins over anything the app says. */
+export function effectiveConsent(consent: Consent, signals: PrivacySignals, respect: boolean): Consent {
+  return respect && (signals.doNotTrack || signals.gpc) ? 'denied' : consent;
+}

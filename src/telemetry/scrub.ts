@@ -1,0 +1,32 @@
+import { fnv1a } from './hash';
+
+const EMAIL = /[\w.+-]+@[\w-]+(?:\.[\w-]+)+/g;
+const IPV4 = /\b(\d{1,3}\.\d{1,3}\.\d{1,3})\.\d{1,3}\b/g;
+// Digit runs with phone-like separators; kept only if they hold 9..15 digits (so dates stay).
+const PHONE = /\+?\(?\d[\d ()-]{7,}\d/g;
+
+/**
+ * Scrub personal data out of one string: e-mail addresses become `email:<fnv1a>`, phone numbers
+ * (9 to 15 digits, optional `+`, spaces, dashes, parentheses) `phone:<fnv1a>`, and IPv4 addresses
+ * are cut to their /24 (`203.0.113.7` → `203.0.113.0`). The same rules run again on the server.
+ */
+export function scrubString(s: string): string {
+  return s
+    .replace(EMAIL, (m) => 'email:' + fnv1a(m.toLowerCase()))
+    .replace(IPV4, '$1.0')
+    .replace(PHONE, (m) => {
+      const digits = m.replace(/\D/g, '');
+      return digits.length < 9 || digits.length > 15 ? m : 'phone:' + fnv1a(digits);
+    });
+}
+
+/** {@link scrubString} applied to every string in `value` (objects and arrays, up to 8 deep; deeper is cut). */
+export function scrub(value: unknown, depth = 0): unknown {
+  if (typeof value == 'string') return scrubString(value);
+  if (typeof value != 'object' || value === null) return value;
+  if (depth > 8) return '[deep]';
+  if (Array.isArray(value)) return value.map((v) => scrub(v, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const k in value) out[k] = scrub((value as Record<string, unknown>)[k], depth + 1);
+  return out;
+}
