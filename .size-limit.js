@@ -14,4 +14,22 @@ export default [
     limit: '6 KiB',
     modifyEsbuildConfig: esm,
   },
+  {
+    name: 'react adapter (on top of the core)',
+    path: 'dist/react/index.js',
+    import: '*',
+    ignore: ['react', 'sdk-realtime'],
+    gzip: true,
+    limit: '1 KB',
+    modifyEsbuildConfig: esm,
+  },
+  {
+    name: 'vue adapter (on top of the core)',
+    path: 'dist/vue/index.js',
+    import: '*',
+    ignore: ['vue', 'sdk-realtime'],
+    gzip: true,
+    limit: '1 KB',
+    modifyEsbuildConfig: esm,
+  },
 ];
