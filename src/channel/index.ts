@@ -15,3 +15,6 @@ export {
   type MessageTargetLike,
 } from '../transports/channel';
 export { createChannelHost, type ChannelHost, type ChannelHostOptions } from './host';
+export { multiplexTransport, type MultiplexOptions } from './mux';
+export { sharedTabs, type LockManagerLike, type SharedTabs, type SharedTabsOptions, type TabRole } from './shared';
+export { serveSharedWorker, sharedWorkerTransport, type SharedWorkerHostOptions, type SharedWorkerScopeLike } from './worker';
