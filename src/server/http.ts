@@ -15,6 +15,8 @@ export interface RouterDeps {
   devToken?: Handler;
   demo: boolean;
   staticDir?: string;
+  /** `/api/telemetry/*` (with its own CORS), when telemetry is enabled. */
+  telemetry?: Handler;
 }
 
 /** Browser pages (the demo) may call these from another origin. */
@@ -39,6 +41,7 @@ export function createRouter(deps: RouterDeps): (req: IncomingMessage, res: Serv
         return;
       }
     }
+    if (deps.telemetry && pathname.startsWith('/api/telemetry/')) return deps.telemetry(req, res);
     if (pathname === '/notify') {
       if (method !== 'POST') throw new HttpError(405, 'method_not_allowed', 'use POST');
       return deps.notify(req, res);

@@ -14,6 +14,7 @@ import { createNotifyHandler } from './notify';
 import { resolveOptions, type ServerOptions } from './options';
 import { Presence } from './presence';
 import { publishTo, type PublishReceipt, type PublishTarget } from './publish';
+import { createTelemetryIngest } from './telemetry/index';
 
 export type { ServerOptions, ConnectionContext, RpcMethod } from './options';
 export { defaultCanSubscribe } from './options';
@@ -22,6 +23,7 @@ export type { Broker, Delivery, PublishOutcome, StreamOffset, Subscriber } from 
 export { MemoryBroker } from './brokers/memory';
 export { PayloadTooLargeError, type PublishReceipt, type PublishTarget } from './publish';
 export { RpcError } from './errors';
+export { fileSink, type FileSinkOptions, type StoredEvent, type TelemetryServerOptions, type TelemetrySink } from './telemetry/index';
 
 /** Counts of what the server currently holds, for tests and dashboards. */
 export interface ServerStats {
@@ -57,6 +59,10 @@ export async function createServer(options: ServerOptions): Promise<RealtimeServ
   const metrics = new Metrics();
   const broker: Broker =
     o.broker ?? new MemoryBroker({ history: o.history, onError: (e) => log.error('delivery failed', e) });
+  const telemetry = options.telemetry ? createTelemetryIngest(options.telemetry, { apps: o.apps, logger: log }) : undefined;
+  if (telemetry?.rpc && !Object.prototype.hasOwnProperty.call(o.methods, 'telemetry.batch')) {
+    o.methods = { ...o.methods, 'telemetry.batch': telemetry.rpc };
+  }
   const presence = new Presence(o.presenceInterval);
   const auth = new TokenAuthority({ jwtSecret: o.jwtSecret, jwks: o.jwks, dev: o.dev });
   const publish = (app: string, target: PublishTarget): Promise<PublishReceipt> => publishTo(broker, metrics, app, target, o.maxFrameBytes);
@@ -90,6 +96,7 @@ export async function createServer(options: ServerOptions): Promise<RealtimeServ
     devToken: o.dev ? createDevTokenHandler(auth, o.apps, o.maxBodyBytes) : undefined,
     demo: o.demo,
     staticDir: o.serveStatic,
+    telemetry: telemetry?.handle,
   });
   const http: HttpServer = createHttpServer(router);
   const wss = new WebSocketServer({ noServer: true, maxPayload: 2 * o.maxFrameBytes });
@@ -132,6 +139,7 @@ export async function createServer(options: ServerOptions): Promise<RealtimeServ
       await httpClosed;
       presence.close();
       await broker.close();
+      await telemetry?.close();
     })());
 
   return {

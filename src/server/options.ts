@@ -1,6 +1,7 @@
 import { DEFAULT_MAX_FRAME_BYTES } from '../protocol/frames';
 import type { Broker } from './brokers/types';
 import { consoleLogger, silentLogger, type Logger } from './logger';
+import type { TelemetryServerOptions } from './telemetry/options';
 
 /** What hooks and RPC methods know about the connection asking. */
 export interface ConnectionContext {
@@ -92,6 +93,11 @@ export interface ServerOptions {
   logger?: Logger | false;
   /** Message broker. Default an in-memory broker (single process). */
   broker?: Broker;
+  /**
+   * Telemetry ingestion (`POST /api/telemetry/batch`, `GET /api/telemetry/config`, RPC
+   * `telemetry.batch`); `{}` enables it with defaults (docs/telemetry.md). Default off.
+   */
+  telemetry?: TelemetryServerOptions | false;
 }
 
 /** {@link ServerOptions} with every default applied. */

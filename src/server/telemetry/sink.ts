@@ -1,0 +1,92 @@
+import { appendFile, mkdir, readdir, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/** A stored telemetry event: the client's event plus the time the server received it. */
+export type StoredEvent = Record<string, unknown> & { receivedAt: number };
+
+/** Where accepted events go. Writes are awaited before the client gets its answer. */
+export interface TelemetrySink {
+  write(events: StoredEvent[]): Promise<void> | void;
+  /** Called when the server closes. */
+  close?(): Promise<void> | void;
+}
+
+export interface FileSinkOptions {
+  /** Directory of the files (created if missing). */
+  dir: string;
+  /** File name prefix. Default `'telemetry'`: files are `telemetry-YYYY-MM-DD.ndjson` (UTC day). */
+  prefix?: string;
+  /** Size at which a day's file rotates to `…-YYYY-MM-DD.1.ndjson`, `.2`, …, in bytes. Default 50 MiB. */
+  maxFileBytes?: number;
+  /** Files kept; the oldest beyond are deleted. Default `30`. */
+  maxFiles?: number;
+  now?: () => number;
+}
+
+/**
+ * The default sink: newline-delimited JSON, one event per line, one file per UTC day, rotated by
+ * size, at most `maxFiles` files. Appends are serialized so lines never interleave.
+ */
+export function fileSink(o: FileSinkOptions): TelemetrySink & { readonly file: string | undefined } {
+  const prefix = o.prefix ?? 'telemetry';
+  const maxBytes = o.maxFileBytes ?? 50 * 1024 * 1024;
+  const maxFiles = o.maxFiles ?? 30;
+  const now = o.now ?? Date.now;
+  let chain: Promise<void> = Promise.resolve();
+  let day = '';
+  let part = 0;
+  let size = 0;
+  let file: string | undefined;
+
+  const name = (d: string, p: number) => `${prefix}-${d}${p ? '.' + p : ''}.ndjson`;
+
+  const prune = async () => {
+    const files = (await readdir(o.dir)).filter((f) => f.startsWith(prefix + '-') && f.endsWith('.ndjson'));
+    if (files.length <= maxFiles) return;
+    const withTimes = await Promise.all(files.map(async (f) => ({ f, t: (await stat(join(o.dir, f))).mtimeMs })));
+    withTimes.sort((a, b) => a.t - b.t || a.f.localeCompare(b.f));
+    for (const { f } of withTimes.slice(0, withTimes.length - maxFiles)) await unlink(join(o.dir, f)).catch(() => {});
+  };
+
+  const append = async (text: string) => {
+    const d = new Date(now()).toISOString().slice(0, 10);
+    const bytes = Buffer.byteLength(text);
+    const before = file;
+    if (d !== day) {
+      await mkdir(o.dir, { recursive: true });
+      day = d;
+      part = 0;
+      // Continue after a restart: find the last part of today that still has room.
+      for (;;) {
+        size = await stat(join(o.dir, name(day, part))).then((s) => s.size, () => -1);
+        if (size < 0) size = 0;
+        else if (size + bytes > maxBytes && size > 0) {
+          part++;
+          continue;
+        }
+        break;
+      }
+      file = join(o.dir, name(day, part));
+    } else if (size > 0 && size + bytes > maxBytes) {
+      part++;
+      size = 0;
+      file = join(o.dir, name(day, part));
+    }
+    await appendFile(file!, text);
+    size += bytes;
+    if (file !== before) await prune();
+  };
+
+  return {
+    get file() {
+      return file;
+    },
+    write(events) {
+      const text = events.map((e) => JSON.stringify(e) + '\n').join('');
+      const p = chain.then(() => append(text));
+      chain = p.catch(() => {});
+      return p;
+    },
+    close: () => chain,
+  };
+}
