@@ -13,6 +13,9 @@ const browser = {
   platform: 'neutral' as const,
   // `ws` is only imported dynamically, on Node; frameworks and optional libraries are the app's.
   external: ['ws', 'sdk-realtime', 'react', 'vue', 'web-vitals', 'idb-keyval'],
+  // mitt (200 bytes) is inlined so the built client runs as-is from a plain <script type="module">
+  // (the demo page) and from a mini-program `require` without an npm build step for it.
+  noExternal: ['mitt'],
 };
 
 export default defineConfig([
