@@ -138,6 +138,7 @@ export function useSubscription<T = unknown>(
 /**
  * The online count `{ users, connections }` of `topic` (watched while mounted), `undefined` until
  * the server first answers and during SSR. Updates come at most once per server `presenceInterval`.
+ * `options.enabled`: `false` watches nothing and returns `undefined` (default `true`).
  */
 export function useOnlineCount(topic: string, options?: { enabled?: boolean }): OnlineCount | undefined {
   return useShared(holdCount, countKey, topic, options?.enabled) as OnlineCount | undefined;

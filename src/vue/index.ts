@@ -141,7 +141,7 @@ export function useSubscription<T = unknown>(
 /**
  * A shallowRef of the online count `{ users, connections }` of `topic` (watched until the scope
  * is disposed); `undefined` until the server first answers. Updates come at most once per server
- * `presenceInterval`.
+ * `presenceInterval`. `options.enabled`: `false` watches nothing (default `true`).
  */
 export function useOnlineCount(
   topic: MaybeRefOrGetter<string>,
