@@ -59,8 +59,9 @@ const message = (res: unknown): string => {
   return r?.errMsg ?? r?.errorMessage ?? r?.message ?? String(res);
 };
 
-/** Decode base64 (Alipay binary frames) without relying on `atob`, which mini-programs lack. */
+/** Base64 alphabet. */
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+/** Decode base64 (Alipay binary frames) without `atob`, which mini-programs lack; non-alphabet characters are skipped. */
 export function base64ToArrayBuffer(text: string): ArrayBuffer {
   const clean = text.replace(/[^A-Za-z0-9+/]/g, '');
   const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
