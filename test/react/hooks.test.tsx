@@ -76,16 +76,27 @@ describe('RealtimeProvider', () => {
 
   it('opens exactly one connection under StrictMode and keeps it across the double mount', async () => {
     const server = await startServer();
+    const states: string[] = [];
+    let listening: RealtimeClient | undefined;
+    function Recorder() {
+      const c = useRealtime().client;
+      // Rendering happens before the provider's effect connects: every transition is seen.
+      if (listening !== c) c.on('state', (s) => states.push(s.state));
+      listening = c;
+      return null;
+    }
     render(
       <StrictMode>
         <RealtimeProvider options={realOptions(server.url, await signToken('u1'))}>
           <State />
+          <Recorder />
         </RealtimeProvider>
       </StrictMode>,
     );
     await rtlWaitFor(() => expect(text('state')).toBe('connected'), { timeout: 5000 });
     await new Promise((r) => setTimeout(r, 100));
     expect(server.stats().connections).toBe(1);
+    expect(states).toEqual(['connecting', 'connected']); // never closed and reopened
     expect(text('state')).toBe('connected');
   });
 
