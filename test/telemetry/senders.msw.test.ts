@@ -17,7 +17,7 @@ afterAll(() => server.close());
 type Hit = { at: number; events: any[]; contentType: string | null };
 
 /** Serve the batch endpoint with `answer(n)` for the n-th request; config answers `config`. */
-function serve(answer: (n: number, events: any[]) => Response | Promise<Response>, config: unknown = {}) {
+function serve(answer: (n: number, events: any[]) => Response | Promise<Response>, config: any = {}) {
   const hits: Hit[] = [];
   server.use(
     http.get(`${BASE}/api/telemetry/config`, () => HttpResponse.json(config)),
