@@ -28,6 +28,8 @@ export { webSocketTransport } from './transports/websocket';
 export type { WebSocketTransportOptions } from './transports/websocket';
 export type { Transport, TransportConnection, TransportHandlers } from './transports/types';
 export { memoryStorage } from './storage/memory';
+export { webStorage, type WebStorageLike, type WebStorageOptions } from './storage/web';
+export { indexedDBStorage, type IndexedDBStorageOptions } from './storage/indexeddb';
 export type { Storage } from './storage/types';
 export { browserEnvironment } from './util/environment';
 export type { Environment } from './util/environment';
