@@ -8,6 +8,7 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.{ts,tsx}'],
+    setupFiles: ['test/support/jsdom-realm.ts'],
     testTimeout: 20_000,
     hookTimeout: 20_000,
   },

@@ -1,5 +1,4 @@
 // @vitest-environment jsdom
-import './realm';
 import { act, cleanup as unmountAll, render, screen, waitFor as rtlWaitFor } from '@testing-library/react';
 import { StrictMode, useState, type ReactNode } from 'react';
 import { afterEach, describe, expect, it, vi } from 'vitest';

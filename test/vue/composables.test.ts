@@ -1,5 +1,4 @@
 // @vitest-environment jsdom
-import '../react/realm';
 import { cleanup as unmountAll, render, screen, waitFor as tlWaitFor } from '@testing-library/vue';
 import { createPinia, defineStore } from 'pinia';
 import { afterEach, describe, expect, it, vi } from 'vitest';
