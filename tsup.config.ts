@@ -20,12 +20,18 @@ const browser = {
 };
 
 export default defineConfig([
-  { ...browser, entry: { index: 'src/index.ts' }, clean: true, format: [...browser.format] },
-  ...addOns.map((name) => ({
+  {
     ...browser,
     format: [...browser.format],
-    entry: { [`${name}/index`]: `src/${name}/index.ts` },
-  })),
+    // One build (and one declaration pass) for the core and every add-on. No shared chunks: each
+    // entry is one self-contained file (the demo serves dist/index.js as-is).
+    splitting: false,
+    entry: Object.fromEntries([
+      ['index', 'src/index.ts'],
+      ...addOns.map((name) => [`${name}/index`, `src/${name}/index.ts`]),
+    ]),
+    clean: true,
+  },
   {
     entry: { 'server/index': 'src/server/index.ts', 'server/cli': 'src/server/cli.ts' },
     format: ['esm', 'cjs'],
