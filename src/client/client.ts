@@ -1,4 +1,4 @@
-import { decodeServerFrame, encodeFrame, utf8Length } from '../protocol/codec';
+import { decodeServerFrame, encodeFrame, isOver } from '../protocol/codec';
 import {
   PROTOCOL_VERSION,
   type ErrorCode,
@@ -155,8 +155,8 @@ export function createClient(options: ClientOptions): RealtimeClient {
   let refusals = 0;
   let notBefore = 0;
   let retryTimer: unknown;
-  let connectTimer: unknown;
-  let stableTimer: unknown;
+  /** The current link's timer: the connect timeout until `connect` is accepted, then the stability timer. */
+  let linkTimer: unknown;
   let unlisten: (() => void)[] = [];
   let restored: Promise<void> | undefined;
 
@@ -177,9 +177,7 @@ export function createClient(options: ClientOptions): RealtimeClient {
 
   const subs = createSubscriptions({
     guard,
-    message: (m) => emitter.emit('message', m),
-    subscribed: (info) => emitter.emit('subscribed', info),
-    gap: (info) => emitter.emit('gap', info),
+    emit: emitter.emit,
     sub: (topic) => ready && sendSub(topic),
     unsub: (topic) => ready && call({ t: 'unsub', topic }, noop),
   });
@@ -229,7 +227,7 @@ export function createClient(options: ClientOptions): RealtimeClient {
       const refused =
         snapshot.state == 'closed'
           ? new RealtimeError('not_connected', 'client is closed')
-          : body.length > maxFrame || (body.length * 3 > maxFrame && utf8Length(body) > maxFrame)
+          : isOver(body, maxFrame)
             ? new RealtimeError('too_large', `frame over ${maxFrame} bytes`)
             : outbox.add(op, !ready);
       if (refused) {
@@ -262,7 +260,7 @@ export function createClient(options: ClientOptions): RealtimeClient {
       return drop(l, { code: 1006, reason });
     }
     if (link != l) return;
-    connectTimer = timers.setTimeout(() => {
+    linkTimer = timers.setTimeout(() => {
       const reason = 'connect timeout';
       fail('timeout', reason);
       drop(l, { code: 4000 /* CloseCode.HandshakeTimeout */, reason });
@@ -288,7 +286,7 @@ export function createClient(options: ClientOptions): RealtimeClient {
   };
 
   const onConnected = (r: ConnectResult, sent: Record<string, StreamPosition> = {}) => {
-    timers.clearTimeout(connectTimer);
+    timers.clearTimeout(linkTimer);
     refusals = 0;
     if (r.maxFrame > 0) maxFrame = r.maxFrame;
     if (o.heartbeat !== false && r.ping > 0) heartbeat.start(r.ping + o.heartbeat);
@@ -302,7 +300,7 @@ export function createClient(options: ClientOptions): RealtimeClient {
     for (const topic of presence.topics()) sendWatch(topic);
     for (const op of outbox.unsent()) sendOp(op);
     ready = true;
-    if (reconnect) stableTimer = timers.setTimeout(() => (attempt = 0), reconnect.stableAfter);
+    if (reconnect) linkTimer = timers.setTimeout(() => (attempt = 0), reconnect.stableAfter);
     setState('connected');
     emitter.emit('connected', { client: r.client, user: r.user, device: r.device, reconnected: everConnected });
     everConnected = true;
@@ -350,12 +348,14 @@ export function createClient(options: ClientOptions): RealtimeClient {
   const unlink = (l: Link, reason: string, each: (p: Pending) => void) => {
     l.dead = true;
     ready = false;
-    timers.clearTimeout(connectTimer);
-    timers.clearTimeout(stableTimer);
+    timers.clearTimeout(linkTimer);
     heartbeat.stop();
     l.conn?.close(1000, reason);
     requests.drain(each);
   };
+
+  const disconnected = (code: number, reason: string, willReconnect: boolean, delay?: number) =>
+    emitter.emit('disconnected', willReconnect ? { code, reason, willReconnect, delay } : { code, reason, willReconnect });
 
   /** End `l` (the first end wins) and decide: reconnect after a wait, or `closed`. */
   const drop = (l: Link, end: LinkEnd) => {
@@ -366,13 +366,13 @@ export function createClient(options: ClientOptions): RealtimeClient {
     refusals = code == UNAUTHORIZED ? refusals + 1 : 0;
     const exhausted = reconnect && attempt >= reconnect.maxAttempts;
     if (!reconnect || exhausted || !mayReconnect(end, tokenFn, refusals)) {
-      emitter.emit('disconnected', { code, reason, willReconnect: false });
+      disconnected(code, reason, false);
       return finish(exhausted ? 'reconnect attempts exhausted' : reason || `closed with ${code}`);
     }
     const wait = end.retryAfter ?? 0;
     const delay = refusals ? 0 : Math.min(MAX_DELAY, Math.max(wait, backoffDelay(++attempt, reconnect, o.random)));
     notBefore = timers.now() + wait;
-    emitter.emit('disconnected', { code, reason, willReconnect: true, delay });
+    disconnected(code, reason, true, delay);
     setState('reconnecting', reason);
     retryTimer = timers.setTimeout(open, delay);
   };
@@ -416,7 +416,7 @@ export function createClient(options: ClientOptions): RealtimeClient {
     },
     close() {
       if (snapshot.state == 'closed') return;
-      if (ready) emitter.emit('disconnected', { code: 1000, reason: 'client closed', willReconnect: false });
+      if (ready) disconnected(1000, 'client closed', false);
       finish('client closed');
     },
     on: emitter.on,

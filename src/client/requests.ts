@@ -1,5 +1,5 @@
 import type { ReplyFrame } from '../protocol/frames';
-import { MAX_DELAY, type Timers } from '../util/timers';
+import type { Timers } from '../util/timers';
 import { RealtimeError, fromWire } from './errors';
 
 /** One request waiting for its `reply`. */
@@ -13,7 +13,7 @@ export interface Pending {
 
 /** Correlates `reply` frames with the requests that asked for them, by numeric id. */
 export interface Requests {
-  /** Register `pending` and return the id to send it with. `timeout` in ms; `0`/`Infinity`: none. */
+  /** Register `pending` and return the id to send it with. `timeout` in ms (at most `MAX_DELAY`); `0`: none. */
   add(pending: Pending, timeout: number): number;
   /** Route a reply to its request; unknown ids (already timed out or forgotten) are ignored. */
   settle(reply: ReplyFrame): void;
@@ -30,7 +30,7 @@ export function createRequests(timers: Timers): Requests {
     add(p, timeout) {
       const id = ++seq;
       pending.set(id, p);
-      if (timeout > 0 && timeout <= MAX_DELAY) {
+      if (timeout) {
         p.timer = timers.setTimeout(() => {
           pending.delete(id);
           p.fail(new RealtimeError('timeout', `no reply within ${timeout} ms`));

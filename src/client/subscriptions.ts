@@ -56,13 +56,18 @@ interface Topic {
   recovered?: boolean;
 }
 
+/** The client events subscriptions emit. */
+export interface SubscriptionEvents {
+  message: Publication;
+  subscribed: SubscribedInfo;
+  gap: GapInfo;
+}
+
 export interface SubscriptionHooks {
   /** Call an app callback; thrown errors are reported, never propagated. */
   guard<A>(fn: ((arg: A) => void) | undefined, arg: A): void;
-  /** Every delivered message, once, whatever its streams. */
-  message(m: Publication): void;
-  subscribed(info: SubscribedInfo): void;
-  gap(info: GapInfo): void;
+  /** The client's events: `message` (every delivered message, once, whatever its streams), `subscribed`, `gap`. */
+  emit<K extends keyof SubscriptionEvents>(type: K, event: SubscriptionEvents[K]): void;
   /** The first handler of `topic` arrived: send `sub`. */
   sub(topic: string): void;
   /** The last handler of `topic` left: send `unsub`. */
@@ -94,17 +99,12 @@ const isPersonal = (stream: string) => stream.startsWith('user:') || stream.star
 export function createSubscriptions(hooks: SubscriptionHooks): Subscriptions {
   const topics = new Map<string, Topic>();
   const positions = new Map<string, StreamPosition>();
-  // Recent ids: a ring buffer plus a Set, O(1) per message and bounded.
-  const ring: (string | undefined)[] = new Array(RECENT_IDS);
+  // Recent ids, bounded: a Set iterates in insertion order, so its first id is the oldest.
   const recent = new Set<string>();
-  let next = 0;
   const seen = (id: string) => {
     if (recent.has(id)) return true;
-    const old = ring[next];
-    if (old !== undefined) recent.delete(old);
-    ring[next] = id;
     recent.add(id);
-    next = (next + 1) % RECENT_IDS;
+    if (recent.size > RECENT_IDS) recent.delete(recent.values().next().value!);
     return false;
   };
 
@@ -115,7 +115,7 @@ export function createSubscriptions(hooks: SubscriptionHooks): Subscriptions {
       t.recovered = false;
       for (const e of t.entries) hooks.guard(e.opts?.onGap, info);
     }
-    hooks.gap(info);
+    hooks.emit('gap', info);
   };
 
   const dispatch = (stream: string, m: Publication) => {
@@ -153,7 +153,7 @@ export function createSubscriptions(hooks: SubscriptionHooks): Subscriptions {
     if ((also || replayed) && seen(m.id)) return; // delivered on another stream already
     dispatch(stream, m);
     if (also) for (const s in also) dispatch(s, m);
-    hooks.message(m);
+    hooks.emit('message', m);
   };
 
   return {
@@ -203,7 +203,7 @@ export function createSubscriptions(hooks: SubscriptionHooks): Subscriptions {
         t.recovered = info.recovered;
         for (const e of t.entries) hooks.guard(e.opts?.onSubscribed, info);
       }
-      hooks.subscribed(info);
+      hooks.emit('subscribed', info);
       if (!info.recovered) gap(stream, 'not_recovered');
     },
     refuse(topic, error) {

@@ -26,10 +26,7 @@ const isPosition = (v: unknown): boolean => isObj(v) && isStr(v.epoch) && isInt(
  */
 function parse(raw: unknown, maxBytes: number): Decoded<Obj> {
   if (!isStr(raw)) return fail('bad_frame', 'binary frames are not supported');
-  // UTF-16 length is a lower bound on UTF-8 bytes and 3× an upper bound: exact only when close.
-  if (raw.length > maxBytes || (raw.length * 3 > maxBytes && utf8Length(raw) > maxBytes)) {
-    return fail('too_large', `frame exceeds ${maxBytes} bytes`);
-  }
+  if (isOver(raw, maxBytes)) return fail('too_large', `frame exceeds ${maxBytes} bytes`);
   let value: unknown;
   try {
     value = JSON.parse(raw);
@@ -38,6 +35,12 @@ function parse(raw: unknown, maxBytes: number): Decoded<Obj> {
   }
   if (!isObj(value) || !isStr(value.t)) return fail('bad_frame', 'frame must be an object with a string "t"');
   return { ok: true, frame: value };
+}
+
+/** Whether `s` takes more than `maxBytes` in UTF-8, counting the bytes only when it could. */
+export function isOver(s: string, maxBytes: number): boolean {
+  // UTF-16 length is a lower bound on UTF-8 bytes and 3× an upper bound: exact only when close.
+  return s.length > maxBytes || (s.length * 3 > maxBytes && utf8Length(s) > maxBytes);
 }
 
 /** Number of bytes `s` takes in UTF-8. */
@@ -67,6 +70,7 @@ const NNI = 'a non-negative integer';
 const NES = 'a non-empty string';
 const STR = 'a string';
 const ERR = 'an {code, message} error';
+const OBJ = 'an object';
 const isError = (v: unknown): boolean => isObj(v) && isStr(v.code) && isStr(v.message);
 const none: Check = () => undefined;
 /** `id` then `topic`, the shape of most client requests. */
@@ -96,6 +100,7 @@ const clientChecks: Checks = {
   pong: none,
 };
 
+// Server frames are only read by the client: terse descriptions keep its bundle small.
 const serverChecks: Checks = {
   __proto__: null,
   reply: (f) => must(isInt(f.id), 'id', NNI) ?? must(f.error === undefined || isError(f.error), 'error', ERR),
@@ -104,13 +109,12 @@ const serverChecks: Checks = {
     must(isStr(f.id), 'id', STR) ??
     must(isInt(f.offset), 'offset', NNI) ??
     must(isStr(f.epoch), 'epoch', STR) ??
-    must(isInt(f.ts), 'ts', 'a timestamp') ??
-    must(f.also === undefined || isObj(f.also), 'also', 'a map of stream offsets'),
-  count: (f) =>
-    must(isNonEmptyStr(f.topic), 'topic', NES) ?? must(isInt(f.users), 'users', 'a count') ?? must(isInt(f.connections), 'connections', 'a count'),
+    must(isInt(f.ts), 'ts', NNI) ??
+    must(f.also === undefined || isObj(f.also), 'also', OBJ),
+  count: (f) => must(isNonEmptyStr(f.topic), 'topic', NES) ?? must(isInt(f.users), 'users', NNI) ?? must(isInt(f.connections), 'connections', NNI),
   error: (f) => must(isError(f.error), 'error', ERR),
-  close: (f) => must(isInt(f.code), 'code', 'a close code') ?? must(typeof f.reconnect === 'boolean', 'reconnect', 'a boolean'),
-  expired: (f) => must(isInt(f.grace), 'grace', 'a duration in ms'),
+  close: (f) => must(isInt(f.code), 'code', NNI) ?? must(typeof f.reconnect === 'boolean', 'reconnect', 'a boolean'),
+  expired: (f) => must(isInt(f.grace), 'grace', NNI),
   ping: none,
   pong: none,
 };
