@@ -36,15 +36,11 @@ export function createBatcher<T>(size: number, interval: number, onFlush: (items
   };
 }
 
-/** UTF-8 length of `s` in bytes, without TextEncoder (mini-programs lack it). */
-export function utf8Length(s: string): number {
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    n += c < 0x80 ? 1 : c < 0x800 ? 2 : c >= 0xd800 && c < 0xdc00 ? (i++, 4) : 3;
-  }
-  return n;
-}
+/**
+ * UTF-8 length of `s` in bytes, without TextEncoder (mini-programs lack it): each `%XX` escape of
+ * `encodeURI` is one byte, every other character one. `s` must be well-formed (JSON.stringify output is).
+ */
+export const utf8Length = (s: string): number => encodeURI(s).split(/%..|./).length - 1;
 
 /**
  * Split `items` (with their serialized sizes) into chunks of at most `count` items and `maxBytes`

@@ -1,17 +1,19 @@
 import type { Storage } from '../storage/types';
 import type { RemoteConfig } from './types';
 
-/** Only the fields of `raw` that have the right type; anything else is ignored. */
+const list = (v: unknown) => (Array.isArray(v) && v.every((x) => typeof x == 'string') ? (v as string[]) : undefined);
+
+/** Only the fields of `raw` that have the right type (lists: arrays of strings; sampleRate: 0..1); the rest is ignored. */
 export function readConfig(raw: unknown): RemoteConfig {
-  const r = (raw && typeof raw == 'object' ? raw : {}) as Record<string, unknown>;
-  const list = (v: unknown) => (Array.isArray(v) && v.every((x) => typeof x == 'string') ? (v as string[]) : undefined);
-  const c: RemoteConfig = {};
-  if (typeof r.enabled == 'boolean') c.enabled = r.enabled;
-  if (typeof r.sampleRate == 'number' && r.sampleRate >= 0 && r.sampleRate <= 1) c.sampleRate = r.sampleRate;
-  if (list(r.allow)) c.allow = list(r.allow);
-  if (list(r.deny)) c.deny = list(r.deny);
-  if (list(r.plugins)) c.plugins = list(r.plugins);
-  return c;
+  const r = (raw ?? {}) as Record<string, unknown>;
+  const rate = r.sampleRate as number;
+  return {
+    enabled: r.enabled === false ? false : undefined,
+    sampleRate: typeof rate == 'number' && rate >= 0 && rate <= 1 ? rate : undefined,
+    allow: list(r.allow),
+    deny: list(r.deny),
+    plugins: list(r.plugins),
+  };
 }
 
 /**
@@ -32,15 +34,9 @@ export async function loadRemoteConfig(load: () => Promise<unknown>, storage: St
   }
 }
 
-/** A loader that GETs `url` with `fetch`, giving up after `timeout` ms. */
-export const fetchConfig = (url: string, timeout: number, f: typeof fetch = fetch) => async (): Promise<unknown> => {
-  const ctl = new AbortController();
-  const t = setTimeout(() => ctl.abort(), timeout);
-  try {
-    const res = await f(url, { signal: ctl.signal, credentials: 'omit' });
-    if (!res.ok) throw new Error(String(res.status));
-    return await res.json();
-  } finally {
-    clearTimeout(t);
-  }
-};
+/** A loader that GETs `url` with `fetch`, giving up after `timeout` ms (the request is left to finish on its own). */
+export const fetchConfig = (url: string, timeout: number) => (): Promise<unknown> =>
+  Promise.race([
+    fetch(url).then((r) => (r.ok ? r.json() : Promise.reject(r.status))),
+    new Promise((_, reject) => setTimeout(reject, timeout)),
+  ]);

@@ -3,18 +3,16 @@ export type Consent = 'granted' | 'denied' | 'pending';
 
 /** What the browser says about tracking. */
 export interface PrivacySignals {
-  /** `navigator.doNotTrack === '1'` (or the legacy `window.doNotTrack` / `msDoNotTrack`). */
+  /** `navigator.doNotTrack === '1'`. */
   doNotTrack: boolean;
   /** Global Privacy Control: `navigator.globalPrivacyControl === true`. */
   gpc: boolean;
 }
 
-/** Read Do-Not-Track and Global Privacy Control from the host; both `false` where there is no navigator. */
+/** Read Do-Not-Track and Global Privacy Control from `navigator`; both `false` where there is none. */
 export function browserPrivacySignals(): PrivacySignals {
   const n = (typeof navigator != 'undefined' ? navigator : {}) as Record<string, unknown>;
-  const w = (typeof window != 'undefined' ? window : {}) as unknown as Record<string, unknown>;
-  const dnt = n.doNotTrack ?? w.doNotTrack ?? n.msDoNotTrack;
-  return { doNotTrack: dnt === '1' || dnt === 'yes', gpc: n.globalPrivacyControl === true };
+  return { doNotTrack: n.doNotTrack == '1', gpc: n.globalPrivacyControl === true };
 }
 
 /** Effective consent: a browser opt-out signal (when respected) wins over anything the app says. */

@@ -88,7 +88,8 @@ export interface TelemetryOptions {
   random?: () => number;
 }
 
-const bad = (name: string, what: string) => new TypeError(`sdk-realtime telemetry: option "${name}" must be ${what}`);
+/** The TypeError of a bad option. */
+export const bad = (name: string, what: string) => new TypeError(`sdk-realtime telemetry: option "${name}" must be ${what}`);
 
 /** `o[name]` if it is an integer in `[min, max]`, `def` if absent; else a TypeError naming it. */
 export function num(o: object, name: string, def: number, min: number, max: number, int = true): number {
@@ -98,10 +99,15 @@ export function num(o: object, name: string, def: number, min: number, max: numb
   return v;
 }
 
-/** Check an optional option's type (`string`, `function`, `object`, `boolean`, `array`); a TypeError names it. */
-export function kind(o: object, name: string, type: string, required?: boolean): void {
-  const v = (o as Record<string, unknown>)[name];
-  if (v === undefined && !required) return;
-  const ok = type == 'array' ? Array.isArray(v) && v.every((x) => typeof x == 'string') : typeof v == type && v !== null && v !== '';
-  if (!ok) throw bad(name, type == 'array' ? 'an array of strings' : `a ${type == 'string' ? 'non-empty string' : type}`);
+/**
+ * Check the type of each optional option named in `names` (space-separated): `string` (non-empty),
+ * `function`, `object` (not null) or `array` (of strings). A TypeError names the first bad one.
+ */
+export function kind(o: object, names: string, type: string): void {
+  for (const name of names.split(' ')) {
+    const v = (o as Record<string, unknown>)[name];
+    if (v !== undefined && (type == 'array' ? !(Array.isArray(v) && v.every((x) => typeof x == 'string')) : typeof v != type || !v)) {
+      throw bad(name, type == 'array' ? 'a string[]' : 'a ' + type);
+    }
+  }
 }

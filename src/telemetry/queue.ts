@@ -13,8 +13,9 @@ export type TaskResult<T> =
 
 /** A progress event of the queue. */
 export interface QueueEvent<T> {
-  type: 'start' | 'done' | 'drop' | 'retry' | 'split' | 'pause' | 'resume';
-  /** The task's data (absent for `pause`/`resume`/`idle`). */
+  /** `pause`: a `Retry-After` answer paused the whole queue for `delay` ms. */
+  type: 'start' | 'done' | 'drop' | 'retry' | 'split' | 'pause';
+  /** The task's data. */
   data?: T;
   /** Failed attempts so far. */
   attempts?: number;
@@ -64,8 +65,8 @@ export interface TaskQueue<T> {
   stop(): T[];
   /** Remove a waiting task by its data; `false` when it is not waiting (running or unknown). */
   remove(data: T): boolean;
-  /** Data of waiting (not running) tasks, highest priority first; `take` removes them from the queue. */
-  pending(take?: boolean): T[];
+  /** Data of waiting (not running) tasks, highest priority first. */
+  pending(): T[];
   readonly size: number;
   readonly running: number;
   /** Resolves once nothing is waiting or running (or the queue is paused/stopped). */
@@ -120,7 +121,9 @@ export function createTaskQueue<T>(o: TaskQueueOptions<T>): TaskQueue<T> {
 
   const start = async (task: Task<T>) => {
     running++;
-    emit('start', { data: task.data, attempts: task.attempts });
+    const tell = (type: QueueEvent<T>['type'], extra?: Partial<QueueEvent<T>>) =>
+      emit(type, { data: task.data, attempts: task.attempts, ...extra });
+    tell('start');
     const ctl = new AbortController();
     let to: ReturnType<typeof setTimeout> | undefined;
     let result: TaskResult<T>;
@@ -140,21 +143,21 @@ export function createTaskQueue<T>(o: TaskQueueOptions<T>): TaskQueue<T> {
     clearTimeout(to);
     running--;
     if (stopped) return settle();
-    if ('done' in result) emit('done', { data: task.data, attempts: task.attempts });
-    else if ('drop' in result) emit('drop', { data: task.data, attempts: task.attempts, reason: result.drop });
+    if ('done' in result) tell('done');
+    else if ('drop' in result) tell('drop', { reason: result.drop });
     else if ('split' in result) {
       for (const data of result.split) add({ ...task, data, at: 0 });
-      emit('split', { data: task.data });
+      tell('split');
     } else if (result.after !== undefined) {
       pausedUntil = Math.max(pausedUntil, now() + result.after);
       add(task);
-      emit('pause', { delay: result.after });
+      tell('pause', { delay: result.after });
     } else if (++task.attempts > o.retries) {
-      emit('drop', { data: task.data, attempts: task.attempts, reason: 'failed' });
+      tell('drop', { reason: 'failed' });
     } else {
       const delay = backoffDelay(task.attempts, o.backoff, o.random);
       add({ ...task, at: now() + delay });
-      emit('retry', { data: task.data, attempts: task.attempts, delay });
+      tell('retry', { delay });
     }
     pump();
   };
@@ -168,12 +171,9 @@ export function createTaskQueue<T>(o: TaskQueueOptions<T>): TaskQueue<T> {
     pause() {
       paused = true;
       pump();
-      emit('pause');
     },
     resume() {
-      if (stopped || !paused) return;
       paused = false;
-      emit('resume');
       pump();
     },
     stop() {
@@ -189,12 +189,7 @@ export function createTaskQueue<T>(o: TaskQueueOptions<T>): TaskQueue<T> {
       settle();
       return i >= 0;
     },
-    pending(take) {
-      const out = tasks.map((t) => t.data);
-      if (take) tasks = [];
-      settle();
-      return out;
-    },
+    pending: () => tasks.map((t) => t.data),
     get size() {
       return tasks.length;
     },

@@ -4,7 +4,7 @@ import { fetchConfig, loadRemoteConfig } from './config';
 import { browserPrivacySignals, effectiveConsent, type Consent } from './consent';
 import { browserTelemetryEnvironment } from './environment';
 import { filterFields } from './fields';
-import { kind, num, type TelemetryOptions } from './options';
+import { bad, kind, num, type TelemetryOptions } from './options';
 import { createTaskQueue, type QueueEvent, type TaskResult } from './queue';
 import { inSample } from './sampling';
 import { scrub, scrubString } from './scrub';
@@ -39,7 +39,7 @@ export interface Telemetry extends TrackApi {
   /** Counters: events queued, sent, and dropped by reason. */
   stats(): TelemetryStats;
   /** Progress of the upload queue (each start, done, retry, drop, split, pause). Returns the unsubscribe. */
-  onProgress(listener: (event: QueueEvent<{ events: TelemetryEvent[] }>) => void): () => void;
+  onProgress(listener: (event: QueueEvent<TelemetryEvent[]>) => void): () => void;
   /** Pause uploads (events are still collected and persisted). */
   pause(): void;
   resume(): void;
@@ -55,15 +55,13 @@ const MAX_HELD = 100;
 /** Start a telemetry tracker. A bad option throws a TypeError naming it. Nothing is sent before the first event. */
 export function createTelemetry(options: TelemetryOptions): Telemetry {
   const o = (options && typeof options == 'object' ? options : {}) as TelemetryOptions;
-  kind(o, 'app', 'string', true);
-  for (const k of ['endpoint', 'release', 'env', 'sessionId']) kind(o, k, 'string');
-  for (const k of ['allow', 'deny', 'plugins']) kind(o, k, k == 'plugins' ? 'object' : 'array');
-  for (const k of ['beforeSend', 'now', 'random']) kind(o, k, 'function');
-  for (const k of ['sender', 'environment', 'privacy', 'backoff']) kind(o, k, 'object');
-  if (!o.endpoint && !o.sender) throw new TypeError('sdk-realtime telemetry: option "endpoint" must be set (or "sender")');
-  if (o.consent !== undefined && !['granted', 'denied', 'pending'].includes(o.consent)) {
-    throw new TypeError('sdk-realtime telemetry: option "consent" must be "granted", "denied" or "pending"');
-  }
+  if (!o.app || typeof o.app != 'string') throw bad('app', 'a non-empty string');
+  kind(o, 'endpoint release env sessionId', 'string');
+  kind(o, 'allow deny', 'array');
+  kind(o, 'beforeSend', 'function');
+  kind(o, 'plugins sender', 'object');
+  if (!o.endpoint && !o.sender) throw bad('endpoint', 'set (or "sender")');
+  if (o.consent !== undefined && !['granted', 'denied', 'pending'].includes(o.consent)) throw bad('consent', 'granted, denied or pending');
   const DAY = 864e5;
   const sampleRate = num(o, 'sampleRate', 1, 0, 1, false);
   const batchSize = num(o, 'batchSize', 20, 1, 1000);
@@ -74,6 +72,7 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
   const maxQueuedEvents = num(o, 'maxQueuedEvents', 1000, 1, 1e6);
   const maxQueuedBytes = num(o, 'maxQueuedBytes', 1 << 20, 1024, 1 << 30);
   const maxAge = num(o, 'maxAge', DAY, 1, 365 * DAY);
+  const timeout = num(o, 'timeout', 1e4, 1, DAY);
   const now = o.now ?? Date.now;
   const random = o.random ?? Math.random;
   const base = (o.endpoint ?? '').replace(/\/+$/, '');
@@ -83,7 +82,7 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
   const privacy = o.privacy ?? browserPrivacySignals();
   const respect = o.respectPrivacySignals !== false;
   const key = 'sdkrt.telemetry.' + o.app;
-  const sessionId = o.sessionId ?? now().toString(36) + '-' + random().toString(36).slice(2, 10);
+  const sessionId = o.sessionId ?? now().toString(36) + '-' + random().toString(36).slice(2);
 
   let userId = o.userId ?? null;
   let consent: Consent = o.consent ?? 'granted';
@@ -94,8 +93,8 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
   let sent = 0;
   const dropped: Record<DropReason, number> = { sampled: 0, consent: 0, overflow: 0, tooLarge: 0, expired: 0, failed: 0 };
   const live = new Set<Item>();
-  const listeners = new Set<(e: QueueEvent<{ events: TelemetryEvent[] }>) => void>();
-  const cleanups: Array<() => void> = [];
+  const listeners = new Set<(e: QueueEvent<TelemetryEvent[]>) => void>();
+  const cleanups: Array<(() => void) | undefined> = [];
 
   const drop = (reason: DropReason, n = 1) => (dropped[reason] += n);
   const settle = (item: Item) => live.delete(item) && save();
@@ -104,7 +103,7 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
   const queue = createTaskQueue<Item>({
     concurrency: num(o, 'concurrency', 2, 1, 16),
     spacing: num(o, 'spacing', 200, 0, DAY),
-    timeout: num(o, 'timeout', 1e4, 1, DAY),
+    timeout,
     retries: num(o, 'retries', 5, 0, 100),
     backoff: o.backoff ?? { floor: 1000, ceiling: 60000 },
     random,
@@ -135,7 +134,7 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
         drop(ev.reason as DropReason, item.e.length);
         settle(item);
       } else if (ev.type == 'split') save();
-      const out = { ...ev, data: item && { events: item.e } };
+      const out = { ...ev, data: item?.e };
       listeners.forEach((l) => l(out));
     },
   });
@@ -144,23 +143,22 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
 
   const enqueue = (item: Item) => {
     live.add(item);
-    // Caps: drop the oldest waiting batches until the rest fits.
+    queue.push(item, item.p);
+    // Caps: drop the oldest waiting batches (the set keeps them in arrival order) until the rest fits.
     let count = 0;
     let bytes = 0;
     for (const i of live) {
       count += i.e.length;
       bytes += i.b;
     }
-    for (const old of [...live].sort((a, b) => a.t - b.t)) {
+    for (const old of live) {
       if (count <= maxQueuedEvents && bytes <= maxQueuedBytes) break;
-      if (old != item && !queue.remove(old)) continue;
+      if (!queue.remove(old)) continue;
       live.delete(old);
       count -= old.e.length;
       bytes -= old.b;
       drop('overflow', old.e.length);
-      if (old == item) return save();
     }
-    queue.push(item, item.p);
     save();
   };
 
@@ -235,7 +233,7 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
   const loadConfig =
     typeof o.remoteConfig == 'function'
       ? o.remoteConfig
-      : o.remoteConfig === false || !base || typeof fetch == 'undefined'
+      : o.remoteConfig === false || !base
         ? async () => ({})
         : fetchConfig(base + '/api/telemetry/config', 5000);
 
@@ -261,14 +259,14 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
   cleanups.push(
     env.onOnline(online),
     env.onVisible(() => (spent = 0)),
-    env.onHidden?.(unload) ?? (() => {}),
-    env.onPageHide?.(unload) ?? (() => {}),
+    env.onHidden?.(unload),
+    env.onPageHide?.(unload),
   );
 
   const stop = () => {
     if (stopped) return;
     stopped = true;
-    cleanups.forEach((f) => f());
+    cleanups.forEach((f) => f?.());
     batcher.flush();
     batcher.stop();
     queue.stop();
@@ -313,7 +311,7 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
     resume: () => queue.resume(),
     stop,
     async shutdown() {
-      await Promise.race([api.flush(), new Promise((r) => setTimeout(r, num(o, 'timeout', 1e4, 1, DAY)))]);
+      await Promise.race([api.flush(), new Promise((r) => setTimeout(r, timeout))]);
       stop();
     },
   });

@@ -21,7 +21,7 @@ const KEEPALIVE_MAX = 30 * 1024;
  */
 export function fetchSender(o: FetchSenderOptions): Sender {
   const f = (init: RequestInit) =>
-    (o.fetch ?? fetch)(o.url, { method: 'POST', headers: { 'content-type': 'text/plain;charset=UTF-8', ...o.headers }, credentials: 'omit', ...init });
+    (o.fetch ?? fetch)(o.url, { method: 'POST', headers: { 'content-type': 'text/plain;charset=UTF-8', ...o.headers }, ...init });
   const nav = typeof navigator != 'undefined' ? navigator : undefined;
   const beacon = o.sendBeacon ?? (nav?.sendBeacon ? (u: string, b: string) => nav.sendBeacon(u, b) : undefined);
   return {

@@ -1,17 +1,17 @@
 import type { Storage } from '../../storage/types';
 
 /**
- * `Storage` over a Web Storage object (default `localStorage`). Writes that fail (quota, private
- * mode) are ignored: telemetry then simply is not persisted. `undefined` where there is none.
+ * `Storage` over Web Storage (`localStorage`, or the `area` given). Writes that fail (quota, private
+ * mode) are ignored: telemetry then simply is not persisted. `undefined` where there is none or
+ * access is denied (sandboxed iframe, blocked cookies).
  */
 export function webStorage(area?: globalThis.Storage): Storage | undefined {
   let s = area;
   try {
-    s ??= typeof localStorage != 'undefined' ? localStorage : undefined;
+    s ??= localStorage;
   } catch {
-    // access denied (sandboxed iframe, cookies blocked)
+    return undefined;
   }
-  if (!s) return undefined;
   const store = s;
   const safe = (fn: () => void) => {
     try {
@@ -20,7 +20,7 @@ export function webStorage(area?: globalThis.Storage): Storage | undefined {
       // quota exceeded or storage gone
     }
   };
-  return {
+  return store && {
     get: async (k) => store.getItem(k) ?? undefined,
     set: async (k, v) => safe(() => store.setItem(k, v)),
     remove: async (k) => safe(() => store.removeItem(k)),
