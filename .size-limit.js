@@ -59,4 +59,13 @@ export default [
     limit: '3.5 KB',
     modifyEsbuildConfig: esm,
   },
+  {
+    name: 'telemetry core (createTelemetry: processors, batcher, task queue, persistence, fetch/beacon sender)',
+    path: 'dist/telemetry/index.js',
+    import: '{ createTelemetry }',
+    ignore: ['web-vitals', 'idb-keyval', 'sdk-realtime'],
+    gzip: true,
+    limit: '5 KB',
+    modifyEsbuildConfig: esm,
+  },
 ];

@@ -2,7 +2,7 @@ import type { BackoffBounds } from '../util/backoff';
 import type { Storage } from '../storage/types';
 import type { Consent, PrivacySignals } from './consent';
 import type { TelemetryEnvironment } from './environment';
-import type { RemoteConfig, Sender, TelemetryEvent, TelemetryPlugin } from './types';
+import type { RemoteConfig, Sender, TelemetryPlugin } from './types';
 
 /** Options of {@link createTelemetry}. Only `app` is required, plus `endpoint` unless `sender` is given. */
 export interface TelemetryOptions {
@@ -80,8 +80,6 @@ export interface TelemetryOptions {
   sessionId?: string;
   /** User id at start. Default `null`; see `setUser`. */
   userId?: string | null;
-  /** Last look at each event after scrubbing: return it (possibly changed) or `null` to drop it silently. Default none. */
-  beforeSend?: (event: TelemetryEvent) => TelemetryEvent | null;
   /** Clock, ms since the Unix epoch. Default `Date.now`. */
   now?: () => number;
   /** Random source of backoff jitter and ids. Default `Math.random`. */

@@ -58,7 +58,6 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
   if (!o.app || typeof o.app != 'string') throw bad('app', 'a non-empty string');
   kind(o, 'endpoint release env sessionId', 'string');
   kind(o, 'allow deny', 'array');
-  kind(o, 'beforeSend', 'function');
   kind(o, 'plugins sender', 'object');
   if (!o.endpoint && !o.sender) throw bad('endpoint', 'set (or "sender")');
   if (o.consent !== undefined && !['granted', 'denied', 'pending'].includes(o.consent)) throw bad('consent', 'granted, denied or pending');
@@ -177,11 +176,9 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
     ev.name = scrubString(ev.name);
     if (ev.userId) ev.userId = scrubString(ev.userId);
     ev.props = scrub(filterFields(ev.props, c.allow ?? o.allow, [...DEFAULT_DENY, ...(o.deny ?? []), ...(c.deny ?? [])])) as Record<string, unknown>;
-    const out = o.beforeSend ? o.beforeSend(ev) : ev;
-    if (!out) return;
-    const bytes = utf8Length(JSON.stringify(out));
+    const bytes = utf8Length(JSON.stringify(ev));
     if (bytes > maxEventBytes) return drop('tooLarge');
-    batcher.add({ item: out, bytes });
+    batcher.add({ item: ev, bytes });
   };
 
   const release = () => {
@@ -276,7 +273,7 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
   const api: Telemetry = (self = {
     sessionId,
     ready,
-    trackPageView: (name, props) => track('page', name ?? (typeof location != 'undefined' ? location.pathname : '/'), props),
+    trackPageView: (name, props) => track('page', name ?? globalThis.location?.pathname ?? '/', props),
     trackEvent: (name, props) => track('event', name, props),
     trackError(error, props) {
       const e = (error instanceof Error ? error : { name: 'Error', message: String(error) }) as Error;

@@ -24,7 +24,8 @@ describe('createTelemetry options', () => {
     [{ app: 'a', endpoint: 'http://x', unloadBudget: 70_000 }, 'unloadBudget'],
     [{ app: 'a', endpoint: 'http://x', consent: 'maybe' }, 'consent'],
     [{ app: 'a', endpoint: 'http://x', deny: ['a', 1] }, 'deny'],
-    [{ app: 'a', endpoint: 'http://x', beforeSend: 1 }, 'beforeSend'],
+    [{ app: 'a', endpoint: 'http://x', sender: 1 }, 'sender'],
+    [{ app: 'a', endpoint: 'http://x', env: '' }, 'env'],
   ])('%j throws a TypeError naming "%s"', (opts, name) => {
     expect(() => createTelemetry(opts as any)).toThrow(TypeError);
     expect(() => createTelemetry(opts as any)).toThrow(`"${name}"`);

@@ -1,9 +1,9 @@
 import type { Storage } from '../../storage/types';
 
 /**
- * `Storage` over Web Storage (`localStorage`, or the `area` given). Writes that fail (quota, private
- * mode) are ignored: telemetry then simply is not persisted. `undefined` where there is none or
- * access is denied (sandboxed iframe, blocked cookies).
+ * `Storage` over Web Storage (`localStorage`, or the `area` given). A write that fails (quota,
+ * private mode) rejects, and the tracker ignores it: telemetry then simply is not persisted.
+ * `undefined` where there is none or access is denied (sandboxed iframe, blocked cookies).
  */
 export function webStorage(area?: globalThis.Storage): Storage | undefined {
   let s = area;
@@ -13,16 +13,9 @@ export function webStorage(area?: globalThis.Storage): Storage | undefined {
     return undefined;
   }
   const store = s;
-  const safe = (fn: () => void) => {
-    try {
-      fn();
-    } catch {
-      // quota exceeded or storage gone
-    }
-  };
   return store && {
     get: async (k) => store.getItem(k) ?? undefined,
-    set: async (k, v) => safe(() => store.setItem(k, v)),
-    remove: async (k) => safe(() => store.removeItem(k)),
+    set: async (k, v) => store.setItem(k, v),
+    remove: async (k) => store.removeItem(k),
   };
 }
