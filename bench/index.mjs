@@ -1,9 +1,17 @@
 // npm run bench: every benchmark in bench/, one after another (each bounded, loopback only).
+// BENCH=recv-peers,sizes runs a subset. Each script has its own env knobs (see its header);
+// docs/benchmarks.md has the figures and how to read them.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const here = (f) => fileURLToPath(new URL(f, import.meta.url));
-for (const script of ['recv.mjs']) {
-  const { status } = spawnSync(process.execPath, [here(script)], { stdio: 'inherit' });
+// recv-peers.mjs runs bench/recv.mjs's method (raw ws vs sdk-realtime) plus socket.io-client and
+// partysocket in the same run; `node bench/recv.mjs` still runs the two-contender version alone.
+const all = ['recv-peers', 'rtt', 'mem', 'sizes', 'fanout'];
+const only = process.env.BENCH ? process.env.BENCH.split(',') : all;
+for (const name of only) {
+  const started = Date.now();
+  const { status } = spawnSync(process.execPath, [here(`${name}.mjs`)], { stdio: 'inherit' });
+  console.log(`\n(${name}: ${((Date.now() - started) / 1000).toFixed(0)} s)`);
   if (status !== 0) process.exit(status ?? 1);
 }

@@ -7,9 +7,9 @@ export const num = (k, d) => (process.env[k] ? Number(process.env[k]) : d);
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Spawn `node [nodeArgs] script ...args`; killed after `timeoutMs` whatever happens. */
-export function run(script, args, { nodeArgs = [], timeoutMs = 120_000, env } = {}) {
+export function run(script, args, { nodeArgs = [], timeoutMs = 120_000, env, stdin = 'ignore' } = {}) {
   const child = spawn(process.execPath, [...nodeArgs, script, ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: [stdin, 'pipe', 'inherit'],
     env: env ? { ...process.env, ...env } : process.env,
   });
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);

@@ -19,7 +19,7 @@ import { hardTimeout, machine, median, num, run } from './lib.mjs';
 const SELF = fileURLToPath(import.meta.url);
 const N = num('N', 200_000);
 const WARM = num('WARM', 20_000);
-const RUNS = num('RUNS', 3);
+const RUNS = num('RUNS', 5);
 const KINDS = (process.env.KINDS ?? 'raw-ws,sdk-realtime,socket.io-client,partysocket').split(',');
 const TOPIC = 'order:12345:status';
 const EPOCH = 'bench-epoch';
