@@ -51,7 +51,8 @@ export function webSocketTransport(options: WebSocketTransportOptions = {}): Tra
       ws.binaryType = 'arraybuffer';
       ws.onopen = () => handlers.onOpen();
       // `ws` on Node: its own event skips building a MessageEvent per frame (the receive hot path).
-      if (ws.on) ws.on('message', (data: unknown, binary: boolean) => handlers.onMessage(binary ? (data as ArrayBuffer) : String(data)));
+      // Text arrives as a Buffer: `toString()` is a direct call, about 2× faster than `String(data)`.
+      if (ws.on) ws.on('message', (data: unknown, binary: boolean) => handlers.onMessage(binary ? (data as ArrayBuffer) : (data as object).toString()));
       else ws.onmessage = (ev) => handlers.onMessage(ev.data as string | ArrayBuffer);
       ws.onerror = (ev) => handlers.onError?.(ev);
       ws.onclose = (ev) => end(ev.code || 1006, ev.reason || '');
