@@ -172,7 +172,7 @@ export function createClient(options: ClientOptions): RealtimeClient {
   const send = (frame: string) => link?.conn?.send(frame);
   /** Send an internal request on the current link; its reply goes to `ok`; failures are reported. */
   const call = (frame: WithoutId<Exclude<ClientFrame, { t: 'ping' | 'pong' }>>, ok: (r: never) => void, no = report) =>
-    send(encodeFrame({ ...frame, id: requests.add({ ok, fail: no, lost() {} }, o.requestTimeout) } as ClientFrame));
+    send(encodeFrame({ ...frame, id: requests.add({ ok, fail: no, lost: noop }, o.requestTimeout) } as ClientFrame));
   const noop = () => {};
 
   const subs = createSubscriptions({

@@ -24,22 +24,23 @@ export interface Presence {
 }
 
 export function createPresence(hooks: PresenceHooks): Presence {
-  const watched = new Map<string, { fns: Set<(count: OnlineCount) => void>; last?: OnlineCount }>();
+  // Per topic: its handlers, with the last known count.
+  const watched = new Map<string, Set<(count: OnlineCount) => void> & { last?: OnlineCount }>();
   return {
     add(topic, fn) {
       let w = watched.get(topic);
       const first = !w;
-      if (!w) watched.set(topic, (w = { fns: new Set() }));
+      if (!w) watched.set(topic, (w = new Set()));
       // A wrapper per call so the same function added twice is two holds.
       const hold = (count: OnlineCount) => fn(count);
-      w.fns.add(hold);
+      w.add(hold);
       if (first) hooks.watch(topic);
       else if (w.last) hooks.guard(hold, w.last);
       let done = false;
       return () => {
         if (done) return;
         done = true;
-        if (watched.get(topic) !== w || !w.fns.delete(hold) || w.fns.size) return;
+        if (watched.get(topic) !== w || !w.delete(hold) || w.size) return;
         watched.delete(topic);
         hooks.unwatch(topic);
       };
@@ -48,7 +49,7 @@ export function createPresence(hooks: PresenceHooks): Presence {
       const w = watched.get(topic);
       if (!w) return;
       w.last = { users: count.users, connections: count.connections };
-      for (const fn of w.fns) hooks.guard(fn, w.last);
+      for (const fn of w) hooks.guard(fn, w.last);
     },
     refuse(topic) {
       watched.delete(topic);

@@ -50,11 +50,8 @@ interface Entry {
   done?: boolean;
 }
 
-interface Topic {
-  entries: Set<Entry>;
-  /** Result of the last confirmation; `undefined` while none. */
-  recovered?: boolean;
-}
+/** The handlers of one topic, with the result of its last confirmation (`undefined` while none). */
+type Topic = Set<Entry> & { recovered?: boolean };
 
 /** The client events subscriptions emit. */
 export interface SubscriptionEvents {
@@ -113,14 +110,14 @@ export function createSubscriptions(hooks: SubscriptionHooks): Subscriptions {
     const t = topics.get(topic);
     if (t) {
       t.recovered = false;
-      for (const e of t.entries) hooks.guard(e.opts?.onGap, info);
+      for (const e of t) hooks.guard(e.opts?.onGap, info);
     }
     hooks.emit('gap', info);
   };
 
   const dispatch = (stream: string, m: Publication) => {
     const t = topics.get(stream);
-    if (t) for (const e of t.entries) hooks.guard(e.fn, m);
+    if (t) for (const e of t) hooks.guard(e.fn, m);
   };
 
   /**
@@ -161,8 +158,8 @@ export function createSubscriptions(hooks: SubscriptionHooks): Subscriptions {
       const entry: Entry = { fn, opts };
       let t = topics.get(topic);
       const first = !t;
-      if (!t) topics.set(topic, (t = { entries: new Set() }));
-      t.entries.add(entry);
+      if (!t) topics.set(topic, (t = new Set()));
+      t.add(entry);
       if (first) hooks.sub(topic);
       return {
         topic,
@@ -173,8 +170,8 @@ export function createSubscriptions(hooks: SubscriptionHooks): Subscriptions {
           const cur = topics.get(topic);
           if (entry.done || !cur) return;
           entry.done = true;
-          cur.entries.delete(entry);
-          if (cur.entries.size) return;
+          cur.delete(entry);
+          if (cur.size) return;
           topics.delete(topic);
           if (!isPersonal(topic)) positions.delete(topic);
           hooks.unsub(topic);
@@ -201,7 +198,7 @@ export function createSubscriptions(hooks: SubscriptionHooks): Subscriptions {
       const info: SubscribedInfo = { topic: stream, recovered: r.recovered !== false };
       if (t) {
         t.recovered = info.recovered;
-        for (const e of t.entries) hooks.guard(e.opts?.onSubscribed, info);
+        for (const e of t) hooks.guard(e.opts?.onSubscribed, info);
       }
       hooks.emit('subscribed', info);
       if (!info.recovered) gap(stream, 'not_recovered');
@@ -211,7 +208,7 @@ export function createSubscriptions(hooks: SubscriptionHooks): Subscriptions {
       if (!t) return;
       topics.delete(topic);
       if (!isPersonal(topic)) positions.delete(topic);
-      for (const e of t.entries) {
+      for (const e of t) {
         e.done = true;
         hooks.guard(e.opts?.onError, error);
       }
