@@ -1,4 +1,5 @@
 // Bundle budgets (min+gzip), checked by `npm run size` in CI.
+// Limits are in KiB (1024 bytes), the unit of the peer figures the budgets are set against.
 // Each entry is bundled as an ES module, the way apps' bundlers (Vite, webpack, Rollup) consume
 // this package; size-limit's default IIFE output would add a CommonJS-interop shim for the
 // optional `ws` import that no browser bundle carries.
@@ -20,7 +21,7 @@ export default [
     import: '*',
     ignore: ['react', 'sdk-realtime'],
     gzip: true,
-    limit: '1 KB',
+    limit: '1 KiB',
     modifyEsbuildConfig: esm,
   },
   {
@@ -29,7 +30,7 @@ export default [
     import: '*',
     ignore: ['vue', 'sdk-realtime'],
     gzip: true,
-    limit: '1 KB',
+    limit: '1 KiB',
     modifyEsbuildConfig: esm,
   },
   {
@@ -38,7 +39,7 @@ export default [
     import: '{ createWechatClient }',
     ignore: ['sdk-realtime'],
     gzip: true,
-    limit: '2.5 KB',
+    limit: '2.5 KiB',
     modifyEsbuildConfig: esm,
   },
   {
@@ -47,7 +48,7 @@ export default [
     import: '{ channelTransport, messagePort, textPort }',
     ignore: ['sdk-realtime'],
     gzip: true,
-    limit: '1 KB',
+    limit: '1 KiB',
     modifyEsbuildConfig: esm,
   },
   {
@@ -56,7 +57,7 @@ export default [
     import: '{ sharedTabs }',
     ignore: ['sdk-realtime'],
     gzip: true,
-    limit: '3.5 KB',
+    limit: '3.5 KiB',
     modifyEsbuildConfig: esm,
   },
   {
@@ -65,7 +66,7 @@ export default [
     import: '{ createTelemetry }',
     ignore: ['web-vitals', 'idb-keyval', 'sdk-realtime'],
     gzip: true,
-    limit: '5 KB',
+    limit: '5 KiB',
     modifyEsbuildConfig: esm,
   },
 ];

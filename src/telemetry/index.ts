@@ -28,9 +28,10 @@ export { createBatcher, type Batcher } from './batcher';
 export { fetchSender, type FetchSenderOptions } from './senders/fetch';
 export { wxSender, type WxRequestApi } from './senders/wx';
 export { realtimeSender, type RequestingClient } from './senders/realtime';
-export { webStorage } from './storage/local';
-export { indexedDbStorage } from './storage/indexeddb';
-export { wxStorage, type WxStorageApi } from './storage/wx';
+// The same storage adapters the realtime client persists through (src/storage).
+export { webStorage, type WebStorageLike, type WebStorageOptions } from '../storage/web';
+export { indexedDBStorage, type IndexedDBStorageOptions } from '../storage/indexeddb';
+export { miniProgramStorage, type MiniProgramStorageOptions } from '../storage/miniprogram';
 export { errorsPlugin, type ErrorsPluginOptions } from './plugins/errors';
 export { webVitalsPlugin, type WebVitalsPluginOptions } from './plugins/vitals';
 export { routesPlugin, type RoutesPluginOptions } from './plugins/routes';

@@ -9,7 +9,7 @@ import { createTaskQueue, type QueueEvent, type TaskResult } from './queue';
 import { inSample } from './sampling';
 import { scrub, scrubString } from './scrub';
 import { fetchSender } from './senders/fetch';
-import { webStorage } from './storage/local';
+import { webStorage } from '../storage/web';
 import type { DropReason, EventType, RemoteConfig, TelemetryEvent, TelemetryStats, TrackApi } from './types';
 
 /** A batch waiting for upload, as persisted. */
@@ -76,7 +76,8 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
   const random = o.random ?? Math.random;
   const base = (o.endpoint ?? '').replace(/\/+$/, '');
   const sender = o.sender ?? fetchSender({ url: base + '/api/telemetry/batch' });
-  const storage = o.storage || (o.storage === false ? undefined : webStorage()) || memoryStorage();
+  // localStorage where the page may use it (probed once: blocked storage throws on access).
+  const storage = o.storage || (o.storage !== false && hasLocalStorage() ? webStorage() : memoryStorage());
   const env = o.environment ?? browserTelemetryEnvironment();
   const privacy = o.privacy ?? browserPrivacySignals();
   const respect = o.respectPrivacySignals !== false;
@@ -313,4 +314,13 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
     },
   });
   return api;
+}
+
+/** Whether `localStorage` exists and may be touched (sandboxed frames and blocked cookies throw). */
+function hasLocalStorage(): boolean {
+  try {
+    return typeof localStorage == 'object' && !!localStorage;
+  } catch {
+    return false;
+  }
 }
