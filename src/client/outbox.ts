@@ -74,7 +74,7 @@ export function createOutbox({ size, timers, storage, key, report }: OutboxOptio
 
   const settle: Outbox['settle'] = (op, error, result) => {
     if (!ops.delete(op)) return;
-    if (op.timer !== undefined) timers.clearTimeout(op.timer);
+    timers.clearTimeout(op.timer);
     if (op.frame.t == 'pub') save();
     if (error) op.reject(error);
     else op.resolve(result);
@@ -103,7 +103,7 @@ export function createOutbox({ size, timers, storage, key, report }: OutboxOptio
       const all = [...ops];
       ops.clear();
       for (const op of all) {
-        if (op.timer !== undefined) timers.clearTimeout(op.timer);
+        timers.clearTimeout(op.timer);
         op.reject(error);
       }
     },

@@ -42,7 +42,7 @@ export function createRequests(timers: Timers): Requests {
       const p = pending.get(reply.id);
       if (!p) return;
       pending.delete(reply.id);
-      if (p.timer !== undefined) timers.clearTimeout(p.timer);
+      timers.clearTimeout(p.timer);
       if (reply.error) p.fail(fromWire(reply.error));
       else p.ok(reply.result);
     },
@@ -50,7 +50,7 @@ export function createRequests(timers: Timers): Requests {
       const all = [...pending.values()];
       pending.clear();
       for (const p of all) {
-        if (p.timer !== undefined) timers.clearTimeout(p.timer);
+        timers.clearTimeout(p.timer);
         each(p);
       }
     },

@@ -4,11 +4,10 @@
  * polyfill) and falls back to `Math.random`, which is enough to tell one client's publishes apart.
  */
 export function randomId(): string {
-  const bytes = new Uint8Array(16);
   const crypto = (globalThis as { crypto?: { getRandomValues?(a: Uint8Array): Uint8Array } }).crypto;
-  if (crypto && crypto.getRandomValues) crypto.getRandomValues(bytes);
-  else for (let i = 0; i < 16; i++) bytes[i] = (Math.random() * 256) | 0;
+  const bytes = crypto && crypto.getRandomValues ? crypto.getRandomValues(new Uint8Array(16)) : undefined;
   let id = '';
-  for (let i = 0; i < 16; i++) id += (bytes[i]! | 256).toString(16).slice(1);
+  // `| 256` truncates the fallback's float and keeps a leading 1 so every byte gives two hex digits.
+  for (let i = 0; i < 16; i++) id += ((bytes ? bytes[i]! : Math.random() * 256) | 256).toString(16).slice(1);
   return id;
 }
