@@ -49,7 +49,7 @@ export async function readJson(req: IncomingMessage, max: number): Promise<unkno
   try {
     return JSON.parse(text);
   } catch {
-    throw new HttpError(400, 'bad_request', 'body is not valid JSON');
+    throw new HttpError(400, 'bad_request', 'body is not valid JSON', { field: '(body)' });
   }
 }
 
