@@ -1,3 +1,4 @@
+import { bad, bool, fn, int, obj, str } from './validate';
 import { DEFAULT_MAX_FRAME_BYTES } from '../protocol/frames';
 import type { Broker } from './brokers/types';
 import { consoleLogger, silentLogger, type Logger } from './logger';
@@ -142,41 +143,6 @@ export function defaultCanSubscribe(ctx: ConnectionContext, topic: string): bool
   if (topic.startsWith('user:')) return ownedBy(topic, 'user:', ctx.user);
   if (topic.startsWith('device:')) return ownedBy(topic, 'device:', ctx.device);
   return true;
-}
-
-const bad = (name: string, what: string): TypeError =>
-  new TypeError(`sdk-realtime server: option "${name}" must be ${what}`);
-
-function int(name: string, value: unknown, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw bad(name, `an integer between ${min} and ${max}`);
-  }
-  return value;
-}
-
-function str(name: string, value: unknown): string | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value.length === 0) throw bad(name, 'a non-empty string');
-  return value;
-}
-
-function bool(name: string, value: unknown): boolean {
-  if (value === undefined) return false;
-  if (typeof value !== 'boolean') throw bad(name, 'a boolean');
-  return value;
-}
-
-function obj(name: string, value: unknown): Record<string, unknown> {
-  if (value === undefined) return {};
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw bad(name, 'an object');
-  return value as Record<string, unknown>;
-}
-
-function fn<F>(name: string, value: unknown, fallback: F): F {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'function') throw bad(name, 'a function');
-  return value as F;
 }
 
 const MAX_TIMER = 2 ** 31 - 1;

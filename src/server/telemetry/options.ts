@@ -1,3 +1,4 @@
+import { bad as badOption, int as intOption } from '../validate';
 import type { RemoteConfig } from '../../telemetry/types';
 import type { TelemetrySink } from './sink';
 
@@ -30,14 +31,9 @@ export interface TelemetryServerOptions {
   rpc?: boolean;
 }
 
-const bad = (name: string, what: string): TypeError =>
-  new TypeError(`sdk-realtime server: option "telemetry${name ? '.' + name : ''}" must be ${what}`);
 
-const int = (name: string, v: unknown, def: number, min: number): number => {
-  if (v === undefined) return def;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw bad(name, `an integer >= ${min}`);
-  return v;
-};
+const bad = (name: string, what: string): TypeError => badOption(`telemetry${name ? '.' + name : ''}`, what);
+const int = (name: string, v: unknown, def: number, min: number): number => intOption(`telemetry.${name}`, v, def, min);
 
 /** {@link TelemetryServerOptions} with defaults applied. */
 export interface ResolvedTelemetryOptions {
