@@ -1,30 +1,10 @@
 import { once } from 'node:events';
 import { SignJWT } from 'jose';
 import WebSocket from 'ws';
-import { createServer, type RealtimeServer, type ServerOptions } from '../../src/server/index';
 
-export const SECRET = 'server-test-secret-0123456789abcdef';
-export const API_KEY = 'server-test-api-key';
-
-const cleanups: Array<() => unknown> = [];
-
-/** Run every registered cleanup, newest first. Use as `afterEach(cleanup)`. */
-export async function cleanup(): Promise<void> {
-  while (cleanups.length) {
-    try {
-      await cleanups.pop()!();
-    } catch {
-      // keep cleaning
-    }
-  }
-}
-
-/** Start a real server on 127.0.0.1 with a random port, closed at cleanup. */
-export async function startServer(options: Partial<ServerOptions> = {}): Promise<RealtimeServer> {
-  const server = await createServer({ port: 0, jwtSecret: SECRET, apiKey: API_KEY, logger: false, ...options });
-  cleanups.push(() => server.close());
-  return server;
-}
+// One set of test secrets, cleanups and server start-up for every suite (test/support/harness.ts).
+export { API_KEY, JWT_SECRET as SECRET, cleanup, startServer } from '../support/harness';
+import { API_KEY, JWT_SECRET as SECRET, onCleanup } from '../support/harness';
 
 /** Sign an HS256 JWT for `sub`. `exp` in seconds from now (default 3600); negative makes it expired. */
 export async function sign(
@@ -40,7 +20,7 @@ export async function sign(
     .sign(new TextEncoder().encode(secret));
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+ 
 export type Frame = Record<string, any>;
 
 /** A raw WebSocket speaking the JSON protocol, recording every frame it receives. */
@@ -70,7 +50,7 @@ export class Raw {
 
   static async open(server: { url: string }): Promise<Raw> {
     const ws = new WebSocket(server.url);
-    cleanups.push(() => ws.terminate());
+    onCleanup(() => ws.terminate());
     const raw = new Raw(ws);
     await once(ws, 'open');
     return raw;
