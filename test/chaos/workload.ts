@@ -70,3 +70,64 @@ export function watchReconnects(c: TestClient, ceiling: number) {
 }
 
 export const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+/** The faults a random schedule draws from (test/support/proxy.ts). */
+export const FAULTS = ['drop', 'blackhole', 'blackhole-down', 'blackhole-up', 'delay', 'stall', 'outage'] as const;
+export type Fault = (typeof FAULTS)[number];
+
+interface ProxyLike {
+  blackhole(direction?: 'both' | 'down' | 'up'): void;
+  pass(): void;
+  stall(): void;
+  drop(): void;
+  setDelay(ms: number): void;
+  refuse(): void;
+  accept(): void;
+}
+
+export function applyFault(proxy: ProxyLike, fault: Fault, rnd: () => number): void {
+  if (fault === 'drop') proxy.drop();
+  else if (fault === 'blackhole') proxy.blackhole('both');
+  else if (fault === 'blackhole-down') proxy.blackhole('down');
+  else if (fault === 'blackhole-up') proxy.blackhole('up');
+  else if (fault === 'delay') proxy.setDelay(20 + Math.floor(rnd() * 200));
+  else if (fault === 'stall') proxy.stall();
+  else {
+    proxy.refuse();
+    proxy.drop();
+  }
+}
+
+/**
+ * End a fault. A blackholed connection is reset first: the proxy swallowed its bytes, and a TCP
+ * stream that silently lost bytes and then carried on is not a fault real networks have (TCP
+ * retransmits; a NAT or a dead peer kills the connection for good). New connections work again.
+ */
+export function heal(proxy: ProxyLike, fault?: Fault): void {
+  if (fault?.startsWith('blackhole')) proxy.drop();
+  proxy.setDelay(0);
+  proxy.accept();
+  proxy.pass();
+}
+
+/**
+ * A seeded random schedule of faults on `proxy` until `stop()` holds: wait 100–800 ms, apply a
+ * fault, keep it 100–1500 ms, heal. Returns the log ("+850ms blackhole-down 420ms"). Bounded by
+ * the caller's stop condition; always ends healed.
+ */
+export async function faultSchedule(proxy: ProxyLike, rnd: () => number, stop: () => boolean, log: string[] = []): Promise<string[]> {
+  const t0 = Date.now();
+  const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  while (!stop()) {
+    await pause(100 + Math.floor(rnd() * 700));
+    if (stop()) break;
+    const fault = FAULTS[Math.floor(rnd() * FAULTS.length)]!;
+    const hold = 100 + Math.floor(rnd() * 1400);
+    log.push(`+${Date.now() - t0}ms ${fault} ${hold}ms`);
+    applyFault(proxy, fault, rnd);
+    await pause(hold);
+    heal(proxy, fault);
+  }
+  heal(proxy);
+  return log;
+}

@@ -33,13 +33,28 @@ export async function startProxy(targetPort: number, targetHost = '127.0.0.1'): 
   const pairs = new Set<[net.Socket, net.Socket]>();
 
   const pipe = (from: net.Socket, to: net.Socket, direction: 'up' | 'down') => {
-    from.on('data', (chunk) => {
-      if (hole === 'both' || hole === direction) return; // swallowed: neither side learns anything
-      const write = () => {
+    // Delayed chunks wait in a FIFO: a TCP stream is never reordered, even when the delay changes
+    // (or drops to 0) while chunks are still waiting.
+    const queue: Array<{ at: number; chunk: Buffer }> = [];
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const flush = () => {
+      timer = undefined;
+      const now = Date.now();
+      while (queue.length && queue[0]!.at <= now) {
+        const { chunk } = queue.shift()!;
         if (!to.destroyed) to.write(chunk);
-      };
-      if (delay > 0) setTimeout(write, delay);
-      else write();
+      }
+      if (queue.length) timer = setTimeout(flush, queue[0]!.at - now);
+    };
+    from.on('data', (chunk: Buffer) => {
+      if (hole === 'both' || hole === direction) return; // swallowed: neither side learns anything
+      if (delay <= 0 && queue.length === 0) {
+        if (!to.destroyed) to.write(chunk);
+        return;
+      }
+      const at = Math.max(Date.now() + delay, queue.length ? queue[queue.length - 1]!.at : 0);
+      queue.push({ at, chunk });
+      timer ??= setTimeout(flush, at - Date.now());
     });
   };
 
