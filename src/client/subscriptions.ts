@@ -147,8 +147,11 @@ export function createSubscriptions(hooks: SubscriptionHooks): Subscriptions {
         if (p && offset > p.offset) p.offset = offset;
       }
     }
-    if ((also || replayed) && seen(m.id)) return; // delivered on another stream already
+    // Already delivered on another stream (a recovery replays it once per stream): this stream's
+    // handlers still get it, since the earlier copy only reached the handlers of its own streams.
+    const again = (also || replayed) && seen(m.id);
     dispatch(stream, m);
+    if (again) return;
     if (also) for (const s in also) dispatch(s, m);
     hooks.emit('message', m);
   };

@@ -189,16 +189,11 @@ describe('chaos (fast): one fault at a time', () => {
   });
 });
 
-describe('chaos (fast): known bugs found by the random schedules', () => {
-  // BUG (found by test/chaos/random.chaos.ts): a /notify naming both a topic and a user the
-  // subscriber is, published while the subscriber is offline, is recovered twice: in `connect`'s
-  // personal-stream `pubs` (topic `user:<id>`, no `also`) and in the topic's `sub` reply. The client
-  // delivers the first (the `message` event fires, only `user:<id>` handlers run) and then drops the
-  // topic's copy as a duplicate id (src/client/subscriptions.ts `deliver`: `if ((also || replayed) &&
-  // seen(m.id)) return;` before `dispatch(stream, m)`), so `subscribe(topic)` handlers never see it.
-  // Live, the same message reaches the topic handler (the frame names the topic and lists the user
-  // stream in `also`). `it.fails` keeps `npm test` green; drop `.fails` once fixed.
-  it.fails('a message for a topic and the user, recovered after an outage, reaches the topic handler', async () => {
+describe('chaos (fast): bugs found by the random schedules', () => {
+  // Found by test/chaos/random.chaos.ts: a /notify naming a topic and the user, published while the
+  // subscriber was offline, is replayed twice (personal stream in `connect`, topic in `sub`); the
+  // topic's copy was dropped as a duplicate id, so `subscribe(topic)` handlers missed it.
+  it('a message for a topic and the user, recovered after an outage, reaches the topic handler', async () => {
     const { server, proxy } = await setup();
     const c = client({ url: proxy.url(), app: 'chaos', token: await signToken('r0'), reconnect: { floor: FLOOR, ceiling: CEILING } });
     const feed: number[] = [];
@@ -219,6 +214,6 @@ describe('chaos (fast): known bugs found by the random schedules', () => {
     await waitFor(() => events.length === 3, 'recovered', 4000);
     await sleep(100);
     expect(events).toEqual([1, 2, 3]); // the `message` event gets all three
-    expect(feed).toEqual([1, 2, 3]); // fails: [1, 3]
+    expect(feed).toEqual([1, 2, 3]);
   });
 });
