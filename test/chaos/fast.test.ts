@@ -80,7 +80,7 @@ describe('chaos (fast): one fault at a time', () => {
     await publishNumbered(server, 't', 11, 30, 10);
     await waitFor(() => s.c.state !== 'connected', 'half-open detected', 3000);
     const detected = Date.now() - start;
-    expect(detected).toBeLessThanOrEqual(PING + HB_TIMEOUT + 400);
+    expect(detected).toBeLessThanOrEqual(PING + HB_TIMEOUT + 500); // slack: timers on two busy cores
     proxy.pass();
     const healed = Date.now();
     await waitForState(s.c, 'connected', 3000);
