@@ -529,6 +529,14 @@ export class Connection implements Subscriber, CountWatcher {
   private sendMessage(delivery: Delivery, matched: StreamOffset[]): void {
     const [first, ...rest] = matched;
     if (!first) return;
+    this.core.metrics.messagesDelivered++;
+    // A broadcast sends the same bytes to every subscriber matched on one stream: encode them once.
+    let cache: Map<string, string> | undefined;
+    if (rest.length === 0) {
+      cache = encodedDeliveries.get(delivery);
+      const text = cache?.get(first.stream);
+      if (text !== undefined) return this.sendText(text);
+    }
     const frame: ServerFrame = {
       t: 'msg',
       topic: first.stream,
@@ -539,8 +547,12 @@ export class Connection implements Subscriber, CountWatcher {
       data: delivery.data,
     };
     if (rest.length > 0) frame.also = Object.fromEntries(rest.map((m) => [m.stream, m.offset]));
-    this.core.metrics.messagesDelivered++;
-    this.send(frame);
+    const text = encodeFrame(frame);
+    if (rest.length === 0) {
+      if (!cache) encodedDeliveries.set(delivery, (cache = new Map()));
+      cache.set(first.stream, text);
+    }
+    this.sendText(text);
   }
 
   private reply(id: number, result: unknown): void {
@@ -592,3 +604,6 @@ export class Connection implements Subscriber, CountWatcher {
 }
 
 const err = (code: string, message: string): WireError => ({ code, message });
+
+/** Encoded `msg` frames per delivery and stream, kept only as long as the delivery object lives. */
+const encodedDeliveries = new WeakMap<Delivery, Map<string, string>>();
