@@ -1,5 +1,6 @@
 import { decodeServerFrame, encodeFrame, isOver } from '../protocol/codec';
 import {
+  DEFAULT_MAX_FRAME_BYTES,
   PROTOCOL_VERSION,
   type ErrorCode,
   type ClientFrame,
@@ -119,23 +120,16 @@ export function createClient(options: ClientOptions): RealtimeClient {
   const { timers, token, reconnect } = o;
   const tokenFn = typeof token == 'function';
 
-  const emitter = createEmitter<ClientEvents>((error, type) => {
-    // An `error` listener that throws is not reported again (it would loop).
-    if (type != 'error') fail('handler', 'handler threw', error);
-  });
+  // App callbacks (listeners, handlers) never throw into the client: what they throw is reported,
+  // except from an `error` listener (it would loop).
+  const emitter = createEmitter<ClientEvents>((error, type) => type != 'error' && fail('handler', 'handler threw', error));
+  const { guard } = emitter;
   const report = (e: RealtimeError) => emitter.emit('error', e);
   /** Report a new error and return it (to reject with). */
   const fail = (code: ErrorCode, message: string, cause?: unknown) => {
     const e = new RealtimeError(code, message, cause);
     report(e);
     return e;
-  };
-  const guard = <A>(f: ((arg: A) => void) | undefined, arg: A) => {
-    try {
-      f?.(arg);
-    } catch (error) {
-      fail('handler', 'handler threw', error);
-    }
   };
 
   let snapshot: ConnectionSnapshot = { state: 'idle' };
@@ -150,25 +144,17 @@ export function createClient(options: ClientOptions): RealtimeClient {
   /** The current link accepted `connect` and everything owed to it was sent. */
   let ready = false;
   let everConnected = false;
-  let maxFrame = o.maxFrame;
+  /** Outbound limit: the default until the server states its own. */
+  let maxFrame = DEFAULT_MAX_FRAME_BYTES;
   let attempt = 0;
   let refusals = 0;
   let notBefore = 0;
   let retryTimer: unknown;
   /** The current link's timer: the connect timeout until `connect` is accepted, then the stability timer. */
   let linkTimer: unknown;
-  let unlisten: (() => void)[] = [];
-  let restored: Promise<void> | undefined;
+  let unlisten: ((() => void) | undefined)[] = [];
 
   const requests = createRequests(timers);
-  const outbox = createOutbox({
-    size: o.outboxSize,
-    timers,
-    storage: o.storage,
-    key: `sdk-realtime:${o.app}:outbox`,
-    report: (e) => fail('internal', 'storage failed', e),
-  });
-
   const send = (frame: string) => link?.conn?.send(frame);
   /** Send an internal request on the current link; its reply goes to `ok`; failures are reported. */
   const call = (frame: WithoutId<Exclude<ClientFrame, { t: 'ping' | 'pong' }>>, ok: (r: never) => void, no = report) =>
@@ -181,8 +167,17 @@ export function createClient(options: ClientOptions): RealtimeClient {
     sub: (topic) => ready && sendSub(topic),
     unsub: (topic) => ready && call({ t: 'unsub', topic }, noop),
   });
+  const outbox = createOutbox({
+    size: o.outboxSize,
+    timers,
+    storage: o.storage,
+    key: `sdk-realtime:${o.app}:`,
+    positions: subs.positions,
+    report: (e) => fail('internal', 'storage failed', e),
+  });
+
   const sendSub = (topic: string) => {
-    const since = subs.since(topic);
+    const since = subs.positions.get(topic);
     call({ t: 'sub', topic, since }, (r: SubscribeResult) => subs.recover(topic, r, since), (e) => {
       subs.refuse(topic, e);
       report(e);
@@ -226,7 +221,7 @@ export function createClient(options: ClientOptions): RealtimeClient {
       const op: OutboxOp = { frame, body, deadline: timers.now() + timeout, resolve, reject };
       const refused =
         snapshot.state == 'closed'
-          ? new RealtimeError('not_connected', 'client is closed')
+          ? new RealtimeError('not_connected', 'client closed')
           : isOver(body, maxFrame)
             ? new RealtimeError('too_large', `frame over ${maxFrame} bytes`)
             : outbox.add(op, !ready);
@@ -236,12 +231,15 @@ export function createClient(options: ClientOptions): RealtimeClient {
       } else if (ready) sendOp(op);
     });
 
-  /** Resend publishes saved by an earlier session (once per client). */
-  const restore = async () => {
+  /**
+   * At creation (so nothing is saved over it first): take the saved stream positions and queue
+   * the saved publishes. The first connect waits for it.
+   */
+  const restored = (async () => {
     for (const { deadline, ...frame } of await outbox.load()) {
       outbox.add({ frame, body: encodeFrame({ ...frame, id: 0 }), deadline, resolve: noop, reject: report }, false);
     }
-  };
+  })();
 
   // ------------------------------------------------------------------ connection
 
@@ -252,7 +250,7 @@ export function createClient(options: ClientOptions): RealtimeClient {
     if (snapshot.state != 'reconnecting') setState('connecting');
     let tk: string | undefined;
     try {
-      await (restored ??= restore());
+      await restored;
       tk = await getToken();
     } catch (error) {
       const reason = 'token function failed';
@@ -344,25 +342,26 @@ export function createClient(options: ClientOptions): RealtimeClient {
     }
   };
 
-  /** Stop everything tied to the current link (timers, heartbeat, pending replies). */
-  const unlink = (l: Link, reason: string, each: (p: Pending) => void) => {
+  /** Stop everything tied to the current link (timers, heartbeat); the caller then drains the pending replies. */
+  const unlink = (l: Link, reason: string) => {
     l.dead = true;
     ready = false;
+    outbox.save();
     timers.clearTimeout(linkTimer);
     heartbeat.stop();
     l.conn?.close(1000, reason);
-    requests.drain(each);
   };
 
   const disconnected = (code: number, reason: string, willReconnect: boolean, delay?: number) =>
-    emitter.emit('disconnected', willReconnect ? { code, reason, willReconnect, delay } : { code, reason, willReconnect });
+    emitter.emit('disconnected', { code, reason, willReconnect, delay });
 
   /** End `l` (the first end wins) and decide: reconnect after a wait, or `closed`. */
   const drop = (l: Link, end: LinkEnd) => {
     if (l.dead || link != l) return;
     const { code, reason } = end;
     const lost = new RealtimeError('transport', `connection lost: ${reason}`);
-    unlink(l, reason, (p) => (p.lost ? p.lost() : p.fail(lost)));
+    unlink(l, reason);
+    requests.drain((p) => (p.lost ? p.lost() : p.fail(lost)));
     refusals = code == UNAUTHORIZED ? refusals + 1 : 0;
     const exhausted = reconnect && attempt >= reconnect.maxAttempts;
     if (!reconnect || exhausted || !mayReconnect(end, tokenFn, refusals)) {
@@ -387,12 +386,12 @@ export function createClient(options: ClientOptions): RealtimeClient {
 
   const finish = (reason: string) => {
     const closed = new RealtimeError('closed', `client closed: ${reason}`);
-    if (link && !link.dead) unlink(link, reason, (p) => p.fail(closed));
+    if (link && !link.dead) unlink(link, reason);
     timers.clearTimeout(retryTimer);
     link = retryTimer = undefined;
     requests.drain((p) => p.fail(closed));
     outbox.failAll(closed);
-    for (const u of unlisten) u();
+    for (const u of unlisten) u?.();
     unlisten = [];
     attempt = refusals = 0;
     setState('closed', reason);
@@ -411,6 +410,7 @@ export function createClient(options: ClientOptions): RealtimeClient {
           wake();
           if (ready) heartbeat.check();
         }),
+        env.onHidden?.(outbox.save),
       ];
       void open();
     },
@@ -424,7 +424,7 @@ export function createClient(options: ClientOptions): RealtimeClient {
     publish: (topic, data, opts) => enqueue({ t: 'pub', topic, data, key: opts?.key ?? randomId() }, opts?.timeout),
     request: (method, params, opts) => enqueue({ t: 'rpc', method, params }, opts?.timeout),
     onlineCount: presence.add,
-    subscribeState: (listener) => emitter.on('state', () => listener()),
+    subscribeState: (listener) => emitter.on('state', listener),
     getSnapshot: () => snapshot,
   };
 }

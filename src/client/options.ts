@@ -1,4 +1,4 @@
-import { DEFAULT_MAX_FRAME_BYTES } from '../protocol/frames';
+import { isObj } from '../protocol/codec';
 import type { Storage } from '../storage/types';
 import type { Transport } from '../transports/types';
 import { webSocketTransport } from '../transports/websocket';
@@ -79,8 +79,12 @@ export interface ClientOptions {
     timeout?: number;
   };
   /**
-   * Where unsent publishes are saved (under `sdk-realtime:<app>:outbox`) so a reload resends them,
-   * with their idempotency keys. Default: none (not persisted).
+   * Where the client keeps what must survive a reload or an app restart: unsent publishes (under
+   * `sdk-realtime:<app>:outbox`, resent with their idempotency keys) and the last position of every
+   * subscribed topic and personal stream (under `sdk-realtime:<app>:streams`, so the next session
+   * recovers what was published while the app was gone). Read once when the client is created,
+   * before anything is written. Publishes are saved when they change; positions when the page or
+   * app is hidden, when a link is lost and on `close()` — never per message. Default: none.
    */
   storage?: Storage;
   /** Largest inbound frame accepted; bigger ones are dropped and reported `too_large`. Replies that replay history can be big. Default 16 MiB. */
@@ -111,8 +115,6 @@ export interface ResolvedOptions {
   environment: Environment;
   timers: Timers;
   random: () => number;
-  /** Outbound limit until the server states its own. */
-  maxFrame: number;
 }
 
 const bad = (name: string, what: string): never => {
@@ -129,7 +131,6 @@ const is = <T>(name: string, v: T, type = 'function'): T =>
 /** `false`, an object or `undefined` (a section of options). */
 const section = <T>(name: string, v: T, canBeFalse?: boolean): T =>
   v === undefined || isObj(v) || (canBeFalse && v === false) ? v : bad(name, canBeFalse ? 'false or an object' : 'an object');
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v == 'object' && !!v;
 
 /** Apply defaults and validate; a bad option throws a `TypeError` naming it. */
 export function resolveOptions(o: ClientOptions): ResolvedOptions {
@@ -164,6 +165,5 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
     environment: is('environment', o.environment, 'object') ?? browserEnvironment(),
     timers: is('timers', o.timers, 'object') ?? systemTimers,
     random: is('random', o.random) ?? Math.random,
-    maxFrame: DEFAULT_MAX_FRAME_BYTES,
   };
 }

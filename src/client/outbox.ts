@@ -1,4 +1,4 @@
-import type { PublishFrame, RequestFrame } from '../protocol/frames';
+import type { PublishFrame, RequestFrame, StreamPosition } from '../protocol/frames';
 import type { Storage } from '../storage/types';
 import { MAX_DELAY, type Timers } from '../util/timers';
 import { RealtimeError } from './errors';
@@ -37,7 +37,13 @@ export interface Outbox {
   unsent(): OutboxOp[];
   /** Reject everything (client closed); saved publishes stay saved for the next session. */
   failAll(error: RealtimeError): void;
-  /** Publishes saved by a previous session (empty without storage). */
+  /**
+   * Save the unsent publishes and the stream positions (coalesced to once per tick; also done on
+   * every change of the publishes). Nothing is written before `load`, so an early save never erases
+   * what an earlier session saved.
+   */
+  save(): void;
+  /** Put the saved stream positions back into `positions`; return the saved publishes (empty without storage). */
   load(): Promise<SavedPublish[]>;
 }
 
@@ -45,20 +51,22 @@ export interface OutboxOptions {
   size: number;
   timers: Timers;
   storage?: Storage | undefined;
-  /** Storage key of the saved publishes. */
+  /** Storage key prefix: unsent publishes under `key + 'outbox'`, stream positions under `key + 'streams'`. */
   key: string;
+  /** Last position per stream, saved along (the subscriptions' map). */
+  positions: Map<string, StreamPosition>;
   /** Where storage failures are reported. */
   report(error: unknown): void;
 }
 
-export function createOutbox({ size, timers, storage, key, report }: OutboxOptions): Outbox {
+export function createOutbox({ size, timers, storage, key, positions, report }: OutboxOptions): Outbox {
   // A Set keeps insertion order and deletes in O(1): acknowledgements do not shift an array.
   const ops = new Set<OutboxOp>();
   let saving = false;
+  let loaded = false;
 
-  // Persist the pending publishes, coalesced to once per tick however many changed.
   const save = () => {
-    if (!storage || saving) return;
+    if (!storage || !loaded || saving) return;
     saving = true;
     Promise.resolve()
       .then(() => {
@@ -67,7 +75,8 @@ export function createOutbox({ size, timers, storage, key, report }: OutboxOptio
         for (const { frame, deadline } of ops) {
           if (frame.t == 'pub') pubs.push({ ...frame, deadline });
         }
-        return pubs.length ? storage.set(key, JSON.stringify(pubs)) : storage.remove(key);
+        void storage.set(key + 'streams', JSON.stringify([...positions])).catch(report);
+        return pubs.length ? storage.set(key + 'outbox', JSON.stringify(pubs)) : storage.remove(key + 'outbox');
       })
       .catch(report);
   };
@@ -86,13 +95,11 @@ export function createOutbox({ size, timers, storage, key, report }: OutboxOptio
         return new RealtimeError('outbox_full', 'outbox full');
       }
       ops.add(op);
-      const ms = op.deadline - timers.now();
-      if (ms <= MAX_DELAY) {
-        op.timer = timers.setTimeout(
-          () => settle(op, new RealtimeError('timeout', 'deadline passed')),
-          Math.max(0, ms),
-        );
-      }
+      // A deadline past (restored) fires at once; one beyond `MAX_DELAY` (`Infinity`) is clamped to it.
+      op.timer = timers.setTimeout(
+        () => settle(op, new RealtimeError('timeout', 'deadline passed')),
+        Math.min(op.deadline - timers.now(), MAX_DELAY),
+      );
       if (op.frame.t == 'pub') save();
       return undefined;
     },
@@ -107,14 +114,22 @@ export function createOutbox({ size, timers, storage, key, report }: OutboxOptio
         op.reject(error);
       }
     },
+    save,
     async load() {
-      if (!storage) return [];
       try {
-        // Written by `save` above; anything else under this key is a bug we report.
-        return JSON.parse((await storage.get(key)) ?? '[]') as SavedPublish[];
+        // Written by `save` above; anything else under these keys is a bug we report.
+        for (const [s, p] of JSON.parse((await storage?.get(key + 'streams')) ?? '[]') as [string, StreamPosition][]) {
+          positions.set(s, p);
+        }
+        return JSON.parse((await storage?.get(key + 'outbox')) ?? '[]') as SavedPublish[];
       } catch (error) {
         report(error);
         return [];
+      } finally {
+        // Saving waits for this read so it never erases what an earlier session left; what changed
+        // meanwhile (a publish before the first connect) is saved now.
+        loaded = true;
+        save();
       }
     },
   };

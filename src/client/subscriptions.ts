@@ -76,8 +76,11 @@ export interface Subscriptions {
   add(topic: string, fn: MessageHandler, opts?: SubscribeOptions): Subscription;
   /** Topics with at least one handler. */
   topics(): IterableIterator<string>;
-  /** Last position delivered in `stream`, to resume from. */
-  since(stream: string): StreamPosition | undefined;
+  /**
+   * Last position delivered per stream, to resume from: subscribed topics, personal streams, and
+   * positions restored from storage (a topic's is dropped when its last handler leaves).
+   */
+  readonly positions: Map<string, StreamPosition>;
   /** Positions of the personal streams (`user:…`, `device:…`), for `connect.streams`. */
   personal(): Record<string, StreamPosition> | undefined;
   /** Apply a `sub` reply (or a personal stream of the `connect` reply): replay, then report. */
@@ -91,7 +94,7 @@ export interface Subscriptions {
 /** How many recent message ids are remembered to drop a message arriving on a second stream. */
 const RECENT_IDS = 1000;
 
-const isPersonal = (stream: string) => stream.startsWith('user:') || stream.startsWith('device:');
+const isPersonal = (stream: string) => /^(user|device):/.test(stream);
 
 export function createSubscriptions(hooks: SubscriptionHooks): Subscriptions {
   const topics = new Map<string, Topic>();
@@ -147,11 +150,10 @@ export function createSubscriptions(hooks: SubscriptionHooks): Subscriptions {
         if (p && offset > p.offset) p.offset = offset;
       }
     }
-    // Already delivered on another stream (a recovery replays it once per stream): this stream's
-    // handlers still get it, since the earlier copy only reached the handlers of its own streams.
-    const again = (also || replayed) && seen(m.id);
     dispatch(stream, m);
-    if (again) return;
+    // Already delivered on another stream (a recovery replays it once per stream): only this
+    // stream's handlers had not had it.
+    if ((also || replayed) && seen(m.id)) return;
     if (also) for (const s in also) dispatch(s, m);
     hooks.emit('message', m);
   };
@@ -182,7 +184,7 @@ export function createSubscriptions(hooks: SubscriptionHooks): Subscriptions {
       };
     },
     topics: () => topics.keys(),
-    since: (stream) => positions.get(stream),
+    positions,
     personal() {
       let out: Record<string, StreamPosition> | undefined;
       // The live position objects: `connect` is encoded at once, before anything can move them.

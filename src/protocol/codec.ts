@@ -14,10 +14,12 @@ const fail = (code: ErrorCode, message: string): { ok: false; error: WireError }
 });
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** A non-null object, not an array. */
+export const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isStr = (v: unknown): v is string => typeof v === 'string';
-const isNonEmptyStr = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
-const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+const isNonEmptyStr = (v: unknown): v is string => isStr(v) && v.length > 0;
+// `Number.isSafeInteger` is false for anything not a number.
+const isInt = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 const isPosition = (v: unknown): boolean => isObj(v) && isStr(v.epoch) && isInt(v.offset);
 
 /**

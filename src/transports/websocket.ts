@@ -33,7 +33,6 @@ export function webSocketTransport(options: WebSocketTransportOptions = {}): Tra
     const end = (code: number, reason: string) => {
       if (ended) return;
       ended = true;
-      if (ws) ws.onopen = ws.onmessage = ws.onerror = ws.onclose = null;
       handlers.onClose(code, reason);
     };
     const fail = (error: unknown) => {

@@ -55,7 +55,6 @@ describe('option validation', () => {
       outboxSize: 100,
       outboxTimeout: 30_000,
       maxInboundFrame: 16 * 1024 * 1024,
-      maxFrame: 1024 * 1024,
     });
     expect(typeof o.transport).toBe('function');
   });

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { memoryStorage } from '../../src/storage/memory';
-import { tick, type SentFrame } from './fake-transport';
+import { msg, tick, type SentFrame } from './fake-transport';
 import { setup } from './setup';
 
 afterEach(() => {
@@ -104,6 +104,46 @@ describe('outbox', () => {
     second.fake.link.reply(second.fake.link.last('pub').id, { id: 'x', offset: 1 });
     await tick();
     expect(await storage.get('sdk-realtime:shop:outbox')).toBeUndefined();
+  });
+});
+
+describe('stream positions through storage', () => {
+  const KEY = 'sdk-realtime:shop:streams';
+  const positions = async (storage: ReturnType<typeof memoryStorage>) => JSON.parse((await storage.get(KEY)) ?? '[]');
+
+  it('saves the last positions when the page is hidden and on close, never per message', async () => {
+    const storage = memoryStorage();
+    const set = vi.spyOn(storage, 'set');
+    const { client, fake, connect, environment } = setup({ storage });
+    client.subscribe('t', () => {});
+    await connect({ streams: { 'user:u1': { epoch: 'pe', offset: 2, recovered: true, pubs: [] } } });
+    fake.link.subscribed('t', { epoch: 'e1', offset: 0 });
+    await tick();
+    set.mockClear();
+    for (let i = 1; i <= 50; i++) fake.link.push(msg('t', i));
+    await tick();
+    expect(set).not.toHaveBeenCalled(); // 50 messages, no write
+
+    environment.becomeHidden();
+    await tick();
+    expect(await positions(storage)).toEqual([
+      ['user:u1', { epoch: 'pe', offset: 2 }],
+      ['t', { epoch: 'e1', offset: 50 }],
+    ]);
+    fake.link.push(msg('t', 51));
+    client.close();
+    await tick();
+    expect(await positions(storage)).toContainEqual(['t', { epoch: 'e1', offset: 51 }]);
+  });
+
+  it('a new client resumes from the saved positions: since in sub, personal streams in connect', async () => {
+    const storage = memoryStorage();
+    await storage.set(KEY, JSON.stringify([['user:u1', { epoch: 'pe', offset: 7 }], ['t', { epoch: 'e1', offset: 41 }]]));
+    const { client, fake, connect } = setup({ storage });
+    client.subscribe('t', () => {});
+    await connect();
+    expect(fake.link.last('connect').streams).toEqual({ 'user:u1': { epoch: 'pe', offset: 7 } });
+    expect(fake.link.last('sub')).toMatchObject({ topic: 't', since: { epoch: 'e1', offset: 41 } });
   });
 });
 

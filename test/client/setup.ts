@@ -8,11 +8,18 @@ import { fakeTransport, tick } from './fake-transport';
 export function fakeEnvironment() {
   const online = new Set<() => void>();
   const visible = new Set<() => void>();
+  const hidden = new Set<() => void>();
   const env: Environment = {
     onOnline: (fn) => (online.add(fn), () => online.delete(fn)),
     onVisible: (fn) => (visible.add(fn), () => visible.delete(fn)),
+    onHidden: (fn) => (hidden.add(fn), () => hidden.delete(fn)),
   };
-  return { env, goOnline: () => online.forEach((f) => f()), becomeVisible: () => visible.forEach((f) => f()) };
+  return {
+    env,
+    goOnline: () => online.forEach((f) => f()),
+    becomeVisible: () => visible.forEach((f) => f()),
+    becomeHidden: () => hidden.forEach((f) => f()),
+  };
 }
 
 /** A client on a fake transport and fake environment, with deterministic jitter (random = 0.5). */
