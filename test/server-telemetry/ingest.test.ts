@@ -176,6 +176,19 @@ describe('end to end', () => {
     await expect(c.request('telemetry.batch', { events: [] })).rejects.toMatchObject({ code: 'bad_request' });
     t.stop();
   });
+
+  it('tells a rate-limited realtime uploader how long to wait (retryAfter on the RPC error)', async () => {
+    const server = await startServer({ telemetry: { dir, userRateLimit: { requests: 1, per: 60_000 } } });
+    const c = client({ url: server.url, app: 'shop', token: await signToken('busy-user') });
+    c.connect();
+    await waitForState(c, 'connected');
+    const event = { app: 'shop', env: 'test', release: null, userId: 'busy-user', sessionId: 's', type: 'event', name: 'e', props: {}, rate: 1 };
+    const batch = (n: number) => ({ v: 1, events: [{ ...event, props: { n }, ts: Date.now() }] });
+    await c.request('telemetry.batch', batch(1));
+    const refused = await c.request('telemetry.batch', batch(2)).catch((e: { code: string; retryAfter?: number }) => e);
+    expect(refused).toMatchObject({ code: 'rate_limited' });
+    expect((refused as { retryAfter?: number }).retryAfter).toBeGreaterThan(0);
+  });
 });
 
 describe('NDJSON file sink', () => {

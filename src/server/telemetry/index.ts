@@ -121,8 +121,8 @@ export function createTelemetryIngest(options: TelemetryServerOptions, deps: { a
     },
     rpc: o.rpc
       ? async (params, ctx) => ({
-          accepted: await ingest(params, ctx.user, (_s, code, message) => {
-            throw new RpcError(code, message);
+          accepted: await ingest(params, ctx.user, (_s, code, message, extra) => {
+            throw new RpcError(code, message, extra?.retryAfter);
           }),
         })
       : undefined,
