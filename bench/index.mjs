@@ -5,8 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const here = (f) => fileURLToPath(new URL(f, import.meta.url));
-// recv-peers.mjs runs bench/recv.mjs's method (raw ws vs sdk-realtime) plus socket.io-client and
-// partysocket in the same run; `node bench/recv.mjs` still runs the two-contender version alone.
+// recv-peers.mjs: raw ws vs sdk-realtime plus socket.io-client and partysocket in the same run.
 const all = ['recv-peers', 'rtt', 'mem', 'sizes', 'fanout'];
 const only = process.env.BENCH ? process.env.BENCH.split(',') : all;
 for (const name of only) {
