@@ -58,7 +58,14 @@ export async function createServer(options: ServerOptions): Promise<RealtimeServ
   const log = o.logger;
   const metrics = new Metrics();
   const broker: Broker =
-    o.broker ?? new MemoryBroker({ history: o.history, onError: (e) => log.error('delivery failed', e) });
+    o.broker ??
+    new MemoryBroker({
+      history: o.history,
+      onError: (e) => log.error('delivery failed', e),
+      onEvict: () => {
+        if (metrics.streamsEvicted++ === 0) log.warn('history.streams bound reached: forgetting the least recently published streams');
+      },
+    });
   const telemetry = options.telemetry ? createTelemetryIngest(options.telemetry, { apps: o.apps, logger: log }) : undefined;
   if (telemetry?.rpc && !Object.prototype.hasOwnProperty.call(o.methods, 'telemetry.batch')) {
     o.methods = { ...o.methods, 'telemetry.batch': telemetry.rpc };

@@ -5,6 +5,7 @@ export class Metrics {
   messagesDelivered = 0;
   framesIn = 0;
   framesOut = 0;
+  streamsEvicted = 0;
   readonly errors = new Map<string, number>();
   readonly notifyRequests = new Map<number, number>();
 
@@ -31,6 +32,9 @@ export class Metrics {
     ]);
     metric('sdk_realtime_frames_in_total', 'counter', 'Frames received from clients.', [['', this.framesIn]]);
     metric('sdk_realtime_frames_out_total', 'counter', 'Frames sent to clients.', [['', this.framesOut]]);
+    metric('sdk_realtime_streams_evicted_total', 'counter', 'Stream histories forgotten at the history.streams bound.', [
+      ['', this.streamsEvicted],
+    ]);
     metric('sdk_realtime_errors_total', 'counter', 'Errors sent to clients, by code.', [
       ...[...this.errors].map(([code, n]): [string, number] => [`{code="${escape(code)}"}`, n]),
     ]);

@@ -51,8 +51,13 @@ export interface ServerOptions {
   tokenGrace?: number;
   /** Time a new connection has to send `connect`, in ms. Default `10000`; then it is closed with 4000. */
   handshakeTimeout?: number;
-  /** History kept per stream for recovery: `size` messages (default `1000`, `0` keeps none), `ttl` ms (default `600000`). */
-  history?: { size?: number; ttl?: number };
+  /**
+   * History kept per stream for recovery: `size` messages (default `1000`, `0` keeps none), `ttl` ms
+   * (default `600000`), and at most `streams` streams with history across all apps (default
+   * `100000`): beyond it the least recently published stream nobody is subscribed to is forgotten
+   * (counted in `sdk_realtime_streams_evicted_total`; its next subscriber gets `recovered: false`).
+   */
+  history?: { size?: number; ttl?: number; streams?: number };
   /**
    * Largest frame accepted, in bytes. Default 1 MiB. Bigger frames are dropped with a `too_large`
    * error; frames over twice this close the connection with 1009 without being read.
@@ -114,7 +119,7 @@ export interface ResolvedOptions {
   pingInterval: number;
   tokenGrace: number;
   handshakeTimeout: number;
-  history: { size: number; ttl: number };
+  history: { size: number; ttl: number; streams: number };
   maxFrameBytes: number;
   maxSubscriptions: number;
   maxBufferedBytes: number;
@@ -217,6 +222,7 @@ export function resolveOptions(input: ServerOptions): ResolvedOptions {
     history: {
       size: int('history.size', history.size, 1000, 0),
       ttl: int('history.ttl', history.ttl, 600_000, 1, MAX_TIMER),
+      streams: int('history.streams', history.streams, 100_000, 1),
     },
     maxFrameBytes: int('maxFrameBytes', o.maxFrameBytes, DEFAULT_MAX_FRAME_BYTES, 64, 256 * 1024 * 1024),
     maxSubscriptions: int('maxSubscriptions', o.maxSubscriptions, 100, 1),

@@ -159,6 +159,25 @@ describe('recovery', () => {
     expect(edge.result.recovered).toBe(true);
   });
 
+  it('forgets the least recently published unsubscribed stream at the history.streams bound, and says so', async () => {
+    const server = await startServer({ history: { streams: 2 } });
+    const { raw } = await Raw.connected(server, 'u1');
+    const held = await raw.request({ t: 'sub', topic: 'held' }); // subscribed: never evicted
+    await notify(server, { appId: 'shop', eventTopics: ['held'], data: 'h' });
+    await notify(server, { appId: 'shop', eventTopics: ['old'], data: 'o' });
+    const oldEpoch = (await raw.request({ t: 'sub', topic: 'old' })).result.epoch;
+    await raw.request({ t: 'unsub', topic: 'old' });
+    await notify(server, { appId: 'shop', eventTopics: ['new'], data: 'n' }); // third stream: 'old' goes
+
+    const again = await raw.request({ t: 'sub', topic: 'old', since: { epoch: oldEpoch, offset: 1 } });
+    expect(again.result.recovered).toBe(false);
+    expect(again.result.epoch).not.toBe(oldEpoch);
+    const heldAgain = await raw.request({ t: 'sub', topic: 'held', since: { epoch: held.result.epoch, offset: 0 } });
+    expect(heldAgain.result).toMatchObject({ recovered: true, epoch: held.result.epoch });
+    const metrics = await (await fetch(`${server.httpUrl}/metrics`)).text();
+    expect(metrics).toMatch(/^sdk_realtime_streams_evicted_total [1-9]/m);
+  });
+
   it('says recovered false when history was trimmed by age', async () => {
     const server = await startServer({ history: { ttl: 100 } });
     const { raw } = await Raw.connected(server, 'u1');

@@ -4,12 +4,17 @@ import { StreamHistory, type HistoryLimits } from '../history';
 import type { Broker, Delivery, PublishOutcome, StreamOffset, Subscriber } from './types';
 
 interface StreamState {
+  app: string;
+  stream: string;
   history?: StreamHistory;
   subscribers: Set<Subscriber>;
 }
 
 export interface MemoryBrokerOptions {
-  history: HistoryLimits;
+  /** Per-stream limits, and `streams`: most streams holding history at once (default unbounded). */
+  history: HistoryLimits & { streams?: number };
+  /** Called when a stream's history is forgotten at the `history.streams` bound. */
+  onEvict?: (app: string, stream: string) => void;
   /** Clock, for tests. Default `Date.now`. */
   now?: () => number;
   /** Called when a subscriber throws from `deliver`; the others still get the message. */
@@ -23,6 +28,8 @@ export interface MemoryBrokerOptions {
  */
 export class MemoryBroker implements Broker {
   private readonly apps = new Map<string, Map<string, StreamState>>();
+  /** Streams holding history, least recently published first (re-inserted on every publish). */
+  private readonly byRecency = new Set<StreamState>();
   private readonly now: () => number;
   private readonly sweepTimer: ReturnType<typeof setInterval>;
 
@@ -39,6 +46,9 @@ export class MemoryBroker implements Broker {
     const offsets: Record<string, number> = {};
     for (const stream of new Set(streams)) {
       const history = this.historyOf(app, stream);
+      const state = this.stateOf(app, stream);
+      this.byRecency.delete(state);
+      this.byRecency.add(state);
       const offset = history.append(id, ts, data);
       positions.push({ stream, epoch: history.epoch, offset });
       offsets[stream] = offset;
@@ -79,6 +89,7 @@ export class MemoryBroker implements Broker {
   async close(): Promise<void> {
     clearInterval(this.sweepTimer);
     this.apps.clear();
+    this.byRecency.clear();
   }
 
   /** Forget streams nobody listens to whose history has emptied (all messages aged out). */
@@ -88,7 +99,10 @@ export class MemoryBroker implements Broker {
       for (const [stream, state] of streams) {
         if (state.subscribers.size > 0) continue;
         const h = state.history;
-        if (!h || (h.size === 0 && h.lastActivity <= idleBefore)) streams.delete(stream);
+        if (!h || (h.size === 0 && h.lastActivity <= idleBefore)) {
+          streams.delete(stream);
+          this.byRecency.delete(state);
+        }
       }
       if (streams.size === 0) this.apps.delete(app);
     }
@@ -98,12 +112,31 @@ export class MemoryBroker implements Broker {
     let streams = this.apps.get(app);
     if (!streams) this.apps.set(app, (streams = new Map()));
     let state = streams.get(stream);
-    if (!state) streams.set(stream, (state = { subscribers: new Set() }));
+    if (!state) streams.set(stream, (state = { app, stream, subscribers: new Set() }));
     return state;
+  }
+
+  /** At the `history.streams` bound, forget the least recently published stream nobody listens to. */
+  private makeRoom(): void {
+    const max = this.options.history.streams ?? Infinity;
+    if (this.byRecency.size < max) return;
+    for (const state of this.byRecency) {
+      if (state.subscribers.size > 0) continue;
+      this.byRecency.delete(state);
+      state.history = undefined;
+      this.apps.get(state.app)?.delete(state.stream);
+      this.options.onEvict?.(state.app, state.stream);
+      return;
+    }
   }
 
   private historyOf(app: string, stream: string): StreamHistory {
     const state = this.stateOf(app, stream);
-    return (state.history ??= new StreamHistory(stream, this.options.history, this.now));
+    if (!state.history) {
+      this.makeRoom();
+      state.history = new StreamHistory(stream, this.options.history, this.now);
+      this.byRecency.add(state);
+    }
+    return state.history;
   }
 }
