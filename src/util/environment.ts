@@ -13,23 +13,27 @@ export interface Environment {
   isOnline?(): boolean;
 }
 
+/**
+ * A subscription to `type` events of `target` (inert when there is none): the returned function
+ * takes the listener and returns its unsubscribe. With `visibility`, the listener only runs while
+ * `document.visibilityState` is that value.
+ */
+export const domEvent =
+  (target: EventTarget | undefined, type: string, visibility?: DocumentVisibilityState) =>
+  (fn: () => void): (() => void) => {
+    const listener = () => (!visibility || globalThis.document?.visibilityState == visibility) && fn();
+    target?.addEventListener(type, listener);
+    return () => target?.removeEventListener(type, listener);
+  };
+
 /** Environment of a browser page; inert where `window`/`document` are missing (Node, workers). */
 export function browserEnvironment(): Environment {
-  const w = typeof window !== 'undefined' ? window : undefined;
-  const d = typeof document !== 'undefined' ? document : undefined;
-  const listen = (target: EventTarget | undefined, type: string, fn: () => void) => {
-    if (!target) return () => {};
-    target.addEventListener(type, fn);
-    return () => target.removeEventListener(type, fn);
-  };
-  const onVisibility = (want: 'visible' | 'hidden') => (fn: () => void) =>
-    listen(d, 'visibilitychange', () => {
-      if (d && d.visibilityState === want) fn();
-    });
+  const w = typeof window != 'undefined' ? window : undefined;
+  const d = w?.document;
   return {
-    onOnline: (fn) => listen(w, 'online', fn),
-    onVisible: onVisibility('visible'),
-    onHidden: onVisibility('hidden'),
-    isOnline: () => (typeof navigator !== 'undefined' && 'onLine' in navigator ? navigator.onLine : true),
+    onOnline: domEvent(w, 'online'),
+    onVisible: domEvent(d, 'visibilitychange', 'visible'),
+    onHidden: domEvent(d, 'visibilitychange', 'hidden'),
+    isOnline: () => w?.navigator.onLine !== false,
   };
 }
