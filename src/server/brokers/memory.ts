@@ -43,22 +43,22 @@ export class MemoryBroker implements Broker {
     const id = randomUUID();
     const ts = this.now();
     const positions: StreamOffset[] = [];
+    const states: StreamState[] = [];
     const offsets: Record<string, number> = {};
     for (const stream of new Set(streams)) {
-      const history = this.historyOf(app, stream);
-      const state = this.stateOf(app, stream);
+      const state = this.withHistory(app, stream);
       this.byRecency.delete(state);
       this.byRecency.add(state);
-      const offset = history.append(id, ts, data);
-      positions.push({ stream, epoch: history.epoch, offset });
+      const offset = state.history!.append(id, ts, data);
+      positions.push({ stream, epoch: state.history!.epoch, offset });
+      states.push(state);
       offsets[stream] = offset;
     }
     const delivery: Delivery = { id, ts, data, streams: positions };
     // Group matched streams per subscriber so each receives the message once.
     const perSubscriber = new Map<Subscriber, StreamOffset[]>();
-    const streamsOfApp = this.apps.get(app);
-    for (const position of positions) {
-      for (const sub of streamsOfApp?.get(position.stream)?.subscribers ?? []) {
+    for (const [i, position] of positions.entries()) {
+      for (const sub of states[i]!.subscribers) {
         const matched = perSubscriber.get(sub);
         if (matched) matched.push(position);
         else perSubscriber.set(sub, [position]);
@@ -83,7 +83,7 @@ export class MemoryBroker implements Broker {
   }
 
   async history(app: string, stream: string, since?: StreamPosition): Promise<SubscribeResult> {
-    return this.historyOf(app, stream).since(since);
+    return this.withHistory(app, stream).history!.since(since);
   }
 
   async close(): Promise<void> {
@@ -130,13 +130,14 @@ export class MemoryBroker implements Broker {
     }
   }
 
-  private historyOf(app: string, stream: string): StreamHistory {
+  /** The stream's state, with its history created (making room at the bound) if it had none. */
+  private withHistory(app: string, stream: string): StreamState {
     const state = this.stateOf(app, stream);
     if (!state.history) {
       this.makeRoom();
       state.history = new StreamHistory(stream, this.options.history, this.now);
       this.byRecency.add(state);
     }
-    return state.history;
+    return state;
   }
 }
