@@ -16,7 +16,7 @@
 // shell: `ulimit -n 20000`; this machine's soft and hard limits are 20000).
 import { execSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { exited, hardTimeout, machine, num, percentile, run, sleep } from './lib.mjs';
+import { exited, hardTimeout, machine, num, percentile, run, sleep, startReferenceServer } from './lib.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 const CONNS = num('CONNS', 10_000);
@@ -32,14 +32,7 @@ async function server(kind) {
   hardTimeout(280_000, 'fanout server');
   let broadcast;
   if (kind === 'sdk-realtime') {
-    const { createServer } = await import('../dist/server/index.js');
-    const s = await createServer({
-      port: 0,
-      host: '127.0.0.1',
-      allowAnonymous: true,
-      jwtSecret: 'bench-secret-0123456789abcdef0123456789',
-      logger: false,
-    });
+    const s = await startReferenceServer();
     broadcast = (n) => s.publish('bench', { eventTopics: [TOPIC], data: { ...DATA, n } });
     process.stdout.write(`PORT ${s.port}\n`);
   } else {

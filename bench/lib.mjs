@@ -69,3 +69,20 @@ export function hardTimeout(ms, what) {
     process.exit(2);
   }, ms).unref();
 }
+
+/**
+ * Start the built reference server for a benchmark: loopback, anonymous clients, no logs, rate
+ * limits out of the way (a benchmark is the abuse the limits exist for); `options` add or override.
+ */
+export async function startReferenceServer(options = {}) {
+  const { createServer } = await import('../dist/server/index.js');
+  return createServer({
+    port: 0,
+    host: '127.0.0.1',
+    allowAnonymous: true,
+    jwtSecret: 'bench-secret-0123456789abcdef0123456789',
+    logger: false,
+    rateLimit: { frames: 1_000_000, per: 1000 },
+    ...options,
+  });
+}

@@ -11,7 +11,7 @@
 // own process (the reference server with anonymous connections and raised subscription/rate limits).
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { hardTimeout, machine, median, num, run, sleep } from './lib.mjs';
+import { hardTimeout, machine, median, num, run, sleep, startReferenceServer } from './lib.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 const COUNT = num('COUNT', 2000);
@@ -22,16 +22,7 @@ const KINDS = (process.env.KINDS ?? 'raw-ws,sdk-realtime,sdk-realtime/subscripti
 async function server(kind) {
   hardTimeout(180_000, 'mem server');
   if (kind.startsWith('sdk-realtime')) {
-    const { createServer } = await import('../dist/server/index.js');
-    const s = await createServer({
-      port: 0,
-      host: '127.0.0.1',
-      allowAnonymous: true,
-      jwtSecret: 'bench-secret-0123456789abcdef0123456789',
-      logger: false,
-      maxSubscriptions: COUNT + 10,
-      rateLimit: { frames: 1_000_000, per: 1000 },
-    });
+    const s = await startReferenceServer({ maxSubscriptions: COUNT + 10 });
     process.stdout.write(`PORT ${s.port}\n`);
     return;
   }
@@ -117,13 +108,14 @@ async function main() {
     }
   }
   const kb = (k, f) => median(results[k].map((x) => x[f])) / 1024;
-  const raw = kb('raw-ws', 'heapPer');
+  // raw ws is the baseline of the last column; without it in KINDS the column says so.
+  const raw = results['raw-ws'] ? kb('raw-ws', 'heapPer') : NaN;
   console.log(`\n## Client memory\n\n${COUNT} connections (or subscriptions) in one process, heapUsed delta after forced GC / ${COUNT}, median of ${RUNS} run(s); ${machine()}\n`);
   console.log('| client | heap KB per unit | RSS KB per unit | heap vs raw ws |');
   console.log('| --- | ---: | ---: | ---: |');
   for (const k of KINDS) {
     const unit = k.endsWith('/subscription') ? `${k.split('/')[0]} (per subscription)` : `${k} (per idle connection)`;
-    console.log(`| ${unit} | ${kb(k, 'heapPer').toFixed(2)} | ${kb(k, 'rssPer').toFixed(1)} | ${(kb(k, 'heapPer') / raw).toFixed(2)}× |`);
+    console.log(`| ${unit} | ${kb(k, 'heapPer').toFixed(2)} | ${kb(k, 'rssPer').toFixed(1)} | ${raw ? (kb(k, 'heapPer') / raw).toFixed(2) + '×' : 'n/a (raw-ws not run)'} |`);
   }
 }
 

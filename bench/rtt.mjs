@@ -10,7 +10,7 @@
 // frames/s, would refuse a benchmark's back-to-back requests with rate_limited).
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { hardTimeout, machine, median, num, percentile, run } from './lib.mjs';
+import { hardTimeout, machine, median, num, percentile, run, startReferenceServer } from './lib.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 const N = num('N', 5000);
@@ -22,16 +22,7 @@ const PARAMS = { order: 'ord_8f3a2c', status: 'paid', amount: 99.99, currency: '
 async function server(kind) {
   hardTimeout(120_000, 'rtt server');
   if (kind === 'sdk-realtime') {
-    const { createServer } = await import('../dist/server/index.js');
-    const s = await createServer({
-      port: 0,
-      host: '127.0.0.1',
-      allowAnonymous: true,
-      jwtSecret: 'bench-secret-0123456789abcdef0123456789',
-      logger: false,
-      rateLimit: { frames: 1_000_000, per: 1000 },
-      methods: { echo: (p) => p },
-    });
+    const s = await startReferenceServer({ methods: { echo: (p) => p } });
     process.stdout.write(`PORT ${s.port}\n`); // killed by the orchestrator after the client's result
     return;
   }
