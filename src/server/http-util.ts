@@ -59,3 +59,12 @@ export function bearer(req: IncomingMessage): string | undefined {
   const m = h ? /^Bearer\s+(.+)$/i.exec(h.trim()) : null;
   return m ? m[1] : undefined;
 }
+
+/**
+ * The client's IP: the socket's peer address, or with `trustProxy` the first `X-Forwarded-For`
+ * entry (only behind a proxy you run, which overwrites that header; anyone else can forge it).
+ */
+export function clientIp(req: IncomingMessage, trustProxy: boolean): string {
+  const fwd = trustProxy ? String(req.headers['x-forwarded-for'] ?? '').split(',')[0]!.trim() : '';
+  return fwd || req.socket.remoteAddress || 'unknown';
+}

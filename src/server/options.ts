@@ -43,8 +43,45 @@ export interface ServerOptions {
    * turn this on in production) and, without `jwtSecret`, signs with a random per-process secret.
    */
   dev?: boolean;
-  /** Accept `connect` without a token (user `null`). Default `false` (a missing token is `unauthorized`). */
+  /**
+   * Accept `connect` without a token (user `null`, device `null`). Default `false` (a missing
+   * token is `unauthorized`). Anonymous connections own no personal stream.
+   */
   allowAnonymous?: boolean;
+  /** How tokens are verified beyond their signature (docs/security.md). */
+  tokens?: TokenRules;
+  /**
+   * Which device a connection owns when the token has no `device` claim: called with the device id
+   * the `connect` frame asks for; return it (or another id) to grant that `device:<id>` stream, or
+   * `null` to grant none. Default: no hook, so only the token's `device` claim grants a device
+   * stream, and an unverified `device` in `connect` is ignored. Never called for anonymous connections.
+   */
+  deviceOf?: (ctx: ConnectionContext, requested: string) => string | null | Promise<string | null>;
+  /** Open WebSocket connections in all. Default `10000`; beyond: the new one is closed with 1013 (try again later). */
+  maxConnections?: number;
+  /** Open WebSocket connections per client IP. Default `100`; beyond: closed with 1013. */
+  maxConnectionsPerIp?: number;
+  /**
+   * Take client IPs from the first `X-Forwarded-For` entry, for per-IP limits. Default `false`.
+   * Turn on only behind a proxy you run that overwrites the header: anyone else can forge it.
+   */
+  trustProxy?: boolean;
+  /**
+   * Origins allowed to call `POST /notify` from a browser (CORS). Default none outside dev mode
+   * (server-to-server: no CORS headers at all), `'*'` in dev mode for the demo page.
+   */
+  corsOrigins?: string[] | '*';
+  /**
+   * HTTP timeouts in ms: `headers` to receive request headers (default `10000`), `request` for the
+   * whole request including its body (default `30000`), `keepAlive` idle time of a kept-alive
+   * socket (default `5000`). WebSocket connections are not affected once upgraded.
+   */
+  httpTimeouts?: { headers?: number; request?: number; keepAlive?: number };
+  /**
+   * Failed `/notify` authentications per client IP: `failures` per `per` ms. Default
+   * `{ failures: 10, per: 60000 }`; beyond: 429 with `Retry-After` before the key is even checked.
+   */
+  authFailureLimit?: { failures?: number; per?: number };
   /** Interval between server pings, in ms. Default `25000`. A connection silent for twice this is closed with 4003. */
   pingInterval?: number;
   /** Time a connection has to send `refresh` after `expired`, in ms. Default `10000`; then it is closed with 4001. */
@@ -106,6 +143,37 @@ export interface ServerOptions {
   telemetry?: TelemetryServerOptions | false;
 }
 
+/** Rules for client tokens (`ServerOptions.tokens`). */
+export interface TokenRules {
+  /** Accepted `aud` values (one must match). Default none; required in JWKS mode unless `unscoped`. */
+  audience?: string | string[];
+  /** Accepted `iss` values. Default none; required in JWKS mode unless `unscoped`. */
+  issuer?: string | string[];
+  /** Accepted `alg` values. Default `['HS256']` with `jwtSecret`, `['RS256', 'PS256', 'ES256', 'EdDSA']` with `jwks`. */
+  algorithms?: string[];
+  /** Refuse tokens without `exp`. Default `true`; `false` lets a token without `exp` live forever (or until `maxAge`). */
+  requireExp?: boolean;
+  /** Refuse tokens issued (`iat`) more than this many seconds ago, and tokens without `iat`. Default none. */
+  maxAge?: number;
+  /**
+   * Accept a token without an `app` claim on every app. Default `false`: such a token is refused
+   * (4101), except when `apps` lists exactly one app, where there is nothing to confuse it with.
+   */
+  anyApp?: boolean;
+  /** Start JWKS mode without `audience` and `issuer` (every token of the identity provider is accepted). Default `false`. */
+  unscoped?: boolean;
+}
+
+/** {@link TokenRules} with defaults applied. */
+export interface ResolvedTokenRules {
+  audience: string[] | undefined;
+  issuer: string[] | undefined;
+  algorithms: string[];
+  requireExp: boolean;
+  maxAge: number | undefined;
+  anyApp: boolean;
+}
+
 /** {@link ServerOptions} with every default applied. */
 export interface ResolvedOptions {
   port: number;
@@ -116,6 +184,14 @@ export interface ResolvedOptions {
   apps: Set<string> | undefined;
   dev: boolean;
   allowAnonymous: boolean;
+  tokens: ResolvedTokenRules;
+  deviceOf: ((ctx: ConnectionContext, requested: string) => string | null | Promise<string | null>) | undefined;
+  maxConnections: number;
+  maxConnectionsPerIp: number;
+  trustProxy: boolean;
+  corsOrigins: string[] | '*' | undefined;
+  httpTimeouts: { headers: number; request: number; keepAlive: number };
+  authFailureLimit: { failures: number; per: number };
   pingInterval: number;
   tokenGrace: number;
   handshakeTimeout: number;
@@ -184,6 +260,16 @@ export function resolveOptions(input: ServerOptions): ResolvedOptions {
     apps = new Set(o.apps);
   }
 
+  const tokens = resolveTokenRules(o.tokens, { jwks: jwks !== undefined && jwtSecret === undefined, apps });
+  let corsOrigins: ResolvedOptions['corsOrigins'] = dev ? '*' : undefined;
+  if (o.corsOrigins !== undefined) {
+    if (o.corsOrigins !== '*' && !(Array.isArray(o.corsOrigins) && o.corsOrigins.every((x) => typeof x === 'string' && x.length > 0))) {
+      throw bad('corsOrigins', "'*' or an array of origins");
+    }
+    corsOrigins = o.corsOrigins === '*' ? '*' : [...o.corsOrigins];
+  }
+  const httpTimeouts = obj('httpTimeouts', o.httpTimeouts);
+  const authFailureLimit = obj('authFailureLimit', o.authFailureLimit);
   const history = obj('history', o.history);
   const rateLimit = obj('rateLimit', o.rateLimit);
   const notifyRateLimit = obj('notifyRateLimit', o.notifyRateLimit);
@@ -216,6 +302,21 @@ export function resolveOptions(input: ServerOptions): ResolvedOptions {
     apps,
     dev,
     allowAnonymous: bool('allowAnonymous', o.allowAnonymous),
+    tokens,
+    deviceOf: fn('deviceOf', o.deviceOf, undefined),
+    maxConnections: int('maxConnections', o.maxConnections, 10_000, 1),
+    maxConnectionsPerIp: int('maxConnectionsPerIp', o.maxConnectionsPerIp, 100, 1),
+    trustProxy: bool('trustProxy', o.trustProxy),
+    corsOrigins,
+    httpTimeouts: {
+      headers: int('httpTimeouts.headers', httpTimeouts.headers, 10_000, 1, MAX_TIMER),
+      request: int('httpTimeouts.request', httpTimeouts.request, 30_000, 1, MAX_TIMER),
+      keepAlive: int('httpTimeouts.keepAlive', httpTimeouts.keepAlive, 5_000, 1, MAX_TIMER),
+    },
+    authFailureLimit: {
+      failures: int('authFailureLimit.failures', authFailureLimit.failures, 10, 1),
+      per: int('authFailureLimit.per', authFailureLimit.per, 60_000, 1),
+    },
     pingInterval: int('pingInterval', o.pingInterval, 25_000, 10, MAX_TIMER),
     tokenGrace: int('tokenGrace', o.tokenGrace, 10_000, 0, MAX_TIMER),
     handshakeTimeout: int('handshakeTimeout', o.handshakeTimeout, 10_000, 1, MAX_TIMER),
@@ -245,4 +346,31 @@ export function resolveOptions(input: ServerOptions): ResolvedOptions {
     logger,
     broker: o.broker,
   };
+}
+
+const JWKS_ALGORITHMS = ['RS256', 'PS256', 'ES256', 'EdDSA'];
+
+function strings(name: string, value: unknown): string[] | undefined {
+  if (value === undefined) return undefined;
+  const list = typeof value === 'string' ? [value] : value;
+  if (!Array.isArray(list) || list.length === 0 || !list.every((x) => typeof x === 'string' && x.length > 0)) {
+    throw bad(name, 'a non-empty string or a non-empty array of them');
+  }
+  return [...list] as string[];
+}
+
+function resolveTokenRules(input: unknown, mode: { jwks: boolean; apps: Set<string> | undefined }): ResolvedTokenRules {
+  const t = obj('tokens', input) as TokenRules;
+  const audience = strings('tokens.audience', t.audience);
+  const issuer = strings('tokens.issuer', t.issuer);
+  const unscoped = bool('tokens.unscoped', t.unscoped);
+  if (mode.jwks && !audience && !issuer && !unscoped) {
+    throw bad('tokens.audience', 'set with `jwks` (or `tokens.issuer`, or `tokens.unscoped: true` to accept every token of the identity provider)');
+  }
+  const algorithms = strings('tokens.algorithms', t.algorithms) ?? (mode.jwks ? JWKS_ALGORITHMS : ['HS256']);
+  if (algorithms.includes('none')) throw bad('tokens.algorithms', 'a list without "none"');
+  const requireExp = t.requireExp === undefined ? true : bool('tokens.requireExp', t.requireExp);
+  const maxAge = t.maxAge === undefined ? undefined : int('tokens.maxAge', t.maxAge, 0, 1);
+  const anyApp = bool('tokens.anyApp', t.anyApp) || mode.apps?.size === 1;
+  return { audience, issuer, algorithms, requireExp, maxAge, anyApp };
 }

@@ -47,3 +47,47 @@ export class TokenBucket {
     }
   }
 }
+
+/**
+ * Token buckets by key (an app, an IP, a user), at most `maxKeys` of them. A map in recency order
+ * makes every operation O(1): a touched key moves to the end, and a new key beyond the bound
+ * evicts the least recently used one, which has most likely refilled by then. Evictions are
+ * counted (`evicted`) and reported once through `onFull` so a flood of keys is visible.
+ */
+export class KeyedLimiter {
+  private readonly buckets = new Map<string, TokenBucket>();
+  /** Keys forgotten to stay within `maxKeys`. */
+  evicted = 0;
+
+  constructor(
+    private readonly limit: { requests: number; per: number },
+    private readonly maxKeys = 10_000,
+    private readonly onFull?: () => void,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Take one token for `key`: 0 when allowed, else the ms to wait (at least 1). */
+  take(key: string): number {
+    let b = this.buckets.get(key);
+    if (b) this.buckets.delete(key);
+    else {
+      if (this.buckets.size >= this.maxKeys) {
+        this.buckets.delete(this.buckets.keys().next().value!);
+        if (this.evicted++ === 0) this.onFull?.();
+      }
+      b = new TokenBucket(this.limit.requests, this.limit.per, this.now);
+    }
+    this.buckets.set(key, b);
+    return b.take() ? 0 : Math.max(1, b.retryAfter());
+  }
+
+  /** ms `key` has to wait before its next token, without taking one (0 when it has one). */
+  peek(key: string): number {
+    return this.buckets.get(key)?.retryAfter() ?? 0;
+  }
+
+  /** Keys currently held. */
+  get size(): number {
+    return this.buckets.size;
+  }
+}
