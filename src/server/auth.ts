@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { SignJWT, createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from 'jose';
+import { SignJWT, createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyOptions } from 'jose';
+import type { ResolvedTokenRules } from './options';
 
 /** Claims the server reads from a verified token. */
 export interface TokenClaims extends JWTPayload {
@@ -20,18 +21,31 @@ export type VerifyResult =
 export class TokenAuthority {
   private readonly secret: Uint8Array | undefined;
   private readonly jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
+  private readonly verifyOptions: JWTVerifyOptions;
 
-  constructor(options: { jwtSecret?: string; jwks?: string; dev?: boolean }) {
+  constructor(options: { jwtSecret?: string; jwks?: string; dev?: boolean; rules: ResolvedTokenRules }) {
     if (options.jwks) this.jwks = createRemoteJWKSet(new URL(options.jwks));
     const secret = options.jwtSecret ?? (options.dev ? randomBytes(32).toString('base64url') : undefined);
     this.secret = secret === undefined ? undefined : new TextEncoder().encode(secret);
+    const { audience, issuer, algorithms, requireExp, maxAge } = options.rules;
+    this.verifyOptions = {
+      algorithms,
+      ...(audience ? { audience } : {}),
+      ...(issuer ? { issuer } : {}),
+      ...(requireExp ? { requiredClaims: ['exp'] } : {}),
+      ...(maxAge !== undefined ? { maxTokenAge: maxAge } : {}),
+    };
   }
 
+  /**
+   * Verify a client token: signature, algorithm list, `exp` (required unless `tokens.requireExp`
+   * is off), `nbf`, audience, issuer and maximum age when configured, and a string `sub`.
+   */
   async verify(token: string): Promise<VerifyResult> {
     try {
       const { payload } = this.jwks && !this.secret
-        ? await jwtVerify(token, this.jwks)
-        : await jwtVerify(token, this.secret!, { algorithms: ['HS256'] });
+        ? await jwtVerify(token, this.jwks, this.verifyOptions)
+        : await jwtVerify(token, this.secret!, this.verifyOptions);
       if (typeof payload.sub !== 'string' || payload.sub.length === 0) {
         return { ok: false, expired: false, message: 'token has no "sub" claim' };
       }
@@ -43,7 +57,13 @@ export class TokenAuthority {
       }
       return { ok: true, claims: payload as TokenClaims };
     } catch (error) {
-      if (error instanceof errors.JWTExpired) return { ok: false, expired: true, message: 'token expired' };
+      if (error instanceof errors.JWTExpired) {
+        // Too old by `tokens.maxAge` also reads as expired: a fresh token fixes it.
+        return { ok: false, expired: true, message: error.claim === 'iat' ? 'token too old (tokens.maxAge)' : 'token expired' };
+      }
+      if (error instanceof errors.JWTClaimValidationFailed) {
+        return { ok: false, expired: false, message: `invalid token (claim "${error.claim}" ${error.reason === 'missing' ? 'missing' : 'not accepted'})` };
+      }
       const message = error instanceof errors.JOSEError ? `invalid token (${error.code})` : 'invalid token';
       return { ok: false, expired: false, message };
     }

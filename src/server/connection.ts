@@ -22,6 +22,7 @@ import {
 import type { TokenAuthority, TokenClaims } from './auth';
 import type { Broker, Delivery, StreamOffset, Subscriber } from './brokers/types';
 import { RpcError } from './errors';
+import { tooDeep } from './json-depth';
 import { PayloadTooLargeError } from './publish';
 import type { IdempotencyCache } from './idempotency';
 import type { Metrics } from './metrics';
@@ -45,6 +46,12 @@ export interface ServerCore {
 const ABUSE_FACTOR = 5;
 /** Largest delay `setTimeout` honours. */
 const MAX_TIMER = 2 ** 31 - 1;
+/** A peer that does not answer our close frame within this is cut (ws would wait 30 s). */
+export const CLOSE_GRACE_MS = 1000;
+/** Longest topic, method, app or device name accepted, in UTF-16 units. */
+export const MAX_NAME_LENGTH = 256;
+/** Longest idempotency key of a `pub`. */
+const MAX_KEY_LENGTH = 128;
 
 type State = 'handshake' | 'connecting' | 'open' | 'closed';
 
@@ -121,11 +128,18 @@ export class Connection implements Subscriber, CountWatcher {
     this.send(frame);
     this.state = 'closed';
     this.clearTimers();
+    this.closeSocket(code, reason);
+  }
+
+  /** Start the close handshake, and cut the socket if the peer does not finish it soon. */
+  private closeSocket(code: number, reason: string): void {
     try {
       this.ws.close(code, reason.slice(0, 120));
     } catch {
       this.ws.terminate();
+      return;
     }
+    setTimeout(() => this.ws.terminate(), CLOSE_GRACE_MS).unref();
   }
 
   // ------------------------------------------------------------ Subscriber / CountWatcher
@@ -168,6 +182,14 @@ export class Connection implements Subscriber, CountWatcher {
       return;
     }
     const frame = decoded.frame;
+    const problem = this.state === 'handshake' && frame.t !== 'connect' ? undefined : inputProblem(frame);
+    if (problem) {
+      const error = err(ErrorCode.BadRequest, problem);
+      if ('id' in frame) this.replyError(frame.id, error);
+      else this.sendError(error);
+      if (this.state === 'handshake') this.closeWith(CloseCode.BadConnect, problem, false);
+      return;
+    }
     if (frame.t === 'ping') {
       this.send({ t: 'pong' });
       return;
@@ -285,14 +307,24 @@ export class Connection implements Subscriber, CountWatcher {
       claims = verified.claims;
       this.checkBinding(claims, frame.app, frame.device);
     }
-    const device = frame.device ?? claims?.device ?? null;
     const ctx: ConnectionContext = {
       app: frame.app,
       user: claims?.sub ?? null,
-      device,
+      device: claims?.device ?? null,
       client: this.id,
       claims: claims ?? {},
     };
+    // A device stream is owned only when the verified token names the device, or the deviceOf hook
+    // grants it; an unverified `device` in `connect` is otherwise ignored. Anonymous: never.
+    if (ctx.device === null && ctx.user !== null && frame.device !== undefined && options.deviceOf) {
+      const granted = await options.deviceOf({ ...ctx }, frame.device);
+      if (this.state === 'closed') return;
+      if (granted !== null && (typeof granted !== 'string' || granted.length === 0 || granted.length > MAX_NAME_LENGTH)) {
+        throw new TypeError('deviceOf must return a non-empty string or null');
+      }
+      ctx.device = granted;
+    }
+    const device = ctx.device;
     this.ctx = ctx;
     this.state = 'open';
     metrics.connections++;
@@ -322,10 +354,19 @@ export class Connection implements Subscriber, CountWatcher {
     if (claims?.exp !== undefined) this.armExpiry(claims.exp * 1000);
   }
 
-  /** Token claims `app` and `device`, when present, must match the connection. */
+  /**
+   * Token claims `app` and `device`, when present, must match the connection; a token without
+   * `app` is accepted only with `tokens.anyApp` (or a single allowed app).
+   */
   private checkBinding(claims: TokenClaims, app: string, device: string | undefined): void {
     if (claims.app !== undefined && claims.app !== app) {
       throw new Refusal(err(ErrorCode.Forbidden, `token is bound to another app`), { code: CloseCode.Forbidden, reconnect: false });
+    }
+    if (claims.app === undefined && !this.core.options.tokens.anyApp) {
+      throw new Refusal(err(ErrorCode.Forbidden, 'token has no "app" claim (the server accepts those only with tokens.anyApp)'), {
+        code: CloseCode.Forbidden,
+        reconnect: false,
+      });
     }
     if (claims.device !== undefined && device !== undefined && claims.device !== device) {
       throw new Refusal(err(ErrorCode.Unauthorized, `token is bound to another device`), {
@@ -456,6 +497,9 @@ export class Connection implements Subscriber, CountWatcher {
     const claims = verified.claims;
     if (claims.sub !== ctx.user) throw new Refusal(err(ErrorCode.Unauthorized, 'token is for another user'));
     if (claims.app !== undefined && claims.app !== ctx.app) throw new Refusal(err(ErrorCode.Forbidden, 'token is bound to another app'));
+    if (claims.app === undefined && !this.core.options.tokens.anyApp) {
+      throw new Refusal(err(ErrorCode.Forbidden, 'token has no "app" claim'));
+    }
     if (claims.device !== undefined && claims.device !== ctx.device) {
       throw new Refusal(err(ErrorCode.Unauthorized, 'token is bound to another device'));
     }
@@ -591,7 +635,7 @@ export class Connection implements Subscriber, CountWatcher {
       this.core.metrics.error('slow_consumer');
       this.state = 'closed';
       this.clearTimers();
-      this.ws.close(CloseCode.SlowConsumer, 'client too slow');
+      this.closeSocket(CloseCode.SlowConsumer, 'client too slow');
       return;
     }
     try {
@@ -607,3 +651,29 @@ const err = (code: string, message: string): WireError => ({ code, message });
 
 /** Encoded `msg` frames per delivery and stream, kept only as long as the delivery object lives. */
 const encodedDeliveries = new WeakMap<Delivery, Map<string, string>>();
+
+/** Names longer than {@link MAX_NAME_LENGTH}, idempotency keys over 128 and JSON nested too deep are refused. */
+function inputProblem(frame: ClientFrame): string | undefined {
+  const long = (field: string, v: string | undefined, max = MAX_NAME_LENGTH) =>
+    v !== undefined && v.length > max ? `${frame.t}: "${field}" is longer than ${max}` : undefined;
+  switch (frame.t) {
+    case 'connect':
+      return long('app', frame.app) ?? long('device', frame.device) ?? deep(frame.streams, 'streams', 2);
+    case 'sub':
+    case 'unsub':
+    case 'watch':
+    case 'unwatch':
+      return long('topic', frame.topic);
+    case 'pub':
+      return long('topic', frame.topic) ?? long('key', frame.key, MAX_KEY_LENGTH) ?? deep(frame.data, 'data');
+    case 'rpc':
+      return long('method', frame.method) ?? deep(frame.params, 'params');
+    default:
+      return undefined;
+  }
+}
+
+function deep(value: unknown, field: string, max?: number): string | undefined {
+  const path = tooDeep(value, max, field);
+  return path === undefined ? undefined : `"${path}" is nested too deeply`;
+}

@@ -25,7 +25,6 @@ export function newEpoch(): string {
  * and grow by one per appended message. Old messages are trimmed by count and by age.
  */
 export class StreamHistory {
-  readonly epoch = newEpoch();
   /** Offset of the newest message ever appended (0 when none). */
   private last = 0;
   private entries: HistoryEntry[] = [];
@@ -36,6 +35,8 @@ export class StreamHistory {
     readonly stream: string,
     private readonly limits: HistoryLimits,
     private readonly now: () => number = Date.now,
+    /** The epoch of this history; a fresh random one unless the broker promised one already. */
+    readonly epoch: string = newEpoch(),
   ) {
     this.lastActivity = now();
   }
@@ -80,7 +81,9 @@ export class StreamHistory {
     }
     const first = this.entries[0];
     const recovered = first !== undefined && first.offset <= since.offset + 1;
-    const pubs = this.entries.filter((e) => e.offset > since.offset).map((e) => this.pub(e));
+    // Offsets are contiguous, so the replay starts at a computed index instead of a scan.
+    const start = first === undefined ? 0 : Math.max(0, since.offset + 1 - first.offset);
+    const pubs = this.entries.slice(start).map((e) => this.pub(e));
     return { ...base, recovered, pubs };
   }
 

@@ -5,7 +5,9 @@ import { CloseCode, type PublishResult } from '../protocol/frames';
 import { TokenAuthority } from './auth';
 import { MemoryBroker } from './brokers/memory';
 import type { Broker } from './brokers/types';
-import { Connection, type ServerCore } from './connection';
+import { CLOSE_GRACE_MS, Connection, type ServerCore } from './connection';
+import { encodeFrame } from '../protocol/codec';
+import { clientIp } from './http-util';
 import { createDevTokenHandler } from './dev-token';
 import { createRouter } from './http';
 import { IdempotencyCache } from './idempotency';
@@ -16,7 +18,10 @@ import { Presence } from './presence';
 import { publishTo, type PublishReceipt, type PublishTarget } from './publish';
 import { createTelemetryIngest } from './telemetry/index';
 
-export type { ServerOptions, ConnectionContext, RpcMethod } from './options';
+export type { ServerOptions, ConnectionContext, RpcMethod, TokenRules } from './options';
+
+/** WebSocket close code 1013 ("try again later"): the server is at `maxConnections` or `maxConnectionsPerIp`. */
+const TRY_AGAIN_LATER = 1013;
 export { defaultCanSubscribe } from './options';
 export type { Logger } from './logger';
 export type { Broker, Delivery, PublishOutcome, StreamOffset, Subscriber } from './brokers/types';
@@ -71,7 +76,7 @@ export async function createServer(options: ServerOptions): Promise<RealtimeServ
     o.methods = { ...o.methods, 'telemetry.batch': telemetry.rpc };
   }
   const presence = new Presence(o.presenceInterval);
-  const auth = new TokenAuthority({ jwtSecret: o.jwtSecret, jwks: o.jwks, dev: o.dev });
+  const auth = new TokenAuthority({ jwtSecret: o.jwtSecret, jwks: o.jwks, dev: o.dev, rules: o.tokens });
   const publish = (app: string, target: PublishTarget): Promise<PublishReceipt> => publishTo(broker, metrics, app, target, o.maxFrameBytes);
   const core: ServerCore = {
     options: o,
@@ -107,9 +112,29 @@ export async function createServer(options: ServerOptions): Promise<RealtimeServ
   });
   const http: HttpServer = createHttpServer(router);
   const wss = new WebSocketServer({ noServer: true, maxPayload: 2 * o.maxFrameBytes });
+  const perIp = new Map<string, number>();
   http.on('upgrade', (req, socket, head) => {
+    const ip = clientIp(req, o.trustProxy);
     wss.handleUpgrade(req, socket, head, (ws) => {
-      const c = new Connection(ws, core, (gone) => connections.delete(gone));
+      const fromIp = perIp.get(ip) ?? 0;
+      const refusal =
+        connections.size >= o.maxConnections ? 'global' : fromIp >= o.maxConnectionsPerIp ? 'per_ip' : undefined;
+      if (refusal) {
+        // 1013 "try again later": a client backs off and retries; nothing was allocated for it.
+        metrics.connectionRefused(refusal);
+        const reason = refusal === 'global' ? 'server at its connection limit' : 'too many connections from this address';
+        ws.send(encodeFrame({ t: 'close', code: TRY_AGAIN_LATER, reason, reconnect: true, retryAfter: 5000 }));
+        ws.close(TRY_AGAIN_LATER, reason);
+        setTimeout(() => ws.terminate(), CLOSE_GRACE_MS).unref();
+        return;
+      }
+      perIp.set(ip, fromIp + 1);
+      const c = new Connection(ws, core, (gone) => {
+        connections.delete(gone);
+        const n = (perIp.get(ip) ?? 1) - 1;
+        if (n > 0) perIp.set(ip, n);
+        else perIp.delete(ip);
+      });
       connections.add(c);
     });
   });

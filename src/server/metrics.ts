@@ -8,6 +8,12 @@ export class Metrics {
   streamsEvicted = 0;
   readonly errors = new Map<string, number>();
   readonly notifyRequests = new Map<number, number>();
+  /** WebSocket connections refused at `maxConnections` (`global`) or `maxConnectionsPerIp` (`per_ip`). */
+  readonly refused = { global: 0, per_ip: 0 };
+
+  connectionRefused(reason: 'global' | 'per_ip'): void {
+    this.refused[reason]++;
+  }
 
   error(code: string): void {
     this.errors.set(code, (this.errors.get(code) ?? 0) + 1);
@@ -34,6 +40,10 @@ export class Metrics {
     metric('sdk_realtime_frames_out_total', 'counter', 'Frames sent to clients.', [['', this.framesOut]]);
     metric('sdk_realtime_streams_evicted_total', 'counter', 'Stream histories forgotten at the history.streams bound.', [
       ['', this.streamsEvicted],
+    ]);
+    metric('sdk_realtime_connections_refused_total', 'counter', 'WebSocket connections closed with 1013 at a connection cap, by cap.', [
+      ['{reason="global"}', this.refused.global],
+      ['{reason="per_ip"}', this.refused.per_ip],
     ]);
     metric('sdk_realtime_errors_total', 'counter', 'Errors sent to clients, by code.', [
       ...[...this.errors].map(([code, n]): [string, number] => [`{code="${escape(code)}"}`, n]),

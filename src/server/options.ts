@@ -90,9 +90,11 @@ export interface ServerOptions {
   handshakeTimeout?: number;
   /**
    * History kept per stream for recovery: `size` messages (default `1000`, `0` keeps none), `ttl` ms
-   * (default `600000`), and at most `streams` streams with history across all apps (default
-   * `100000`): beyond it the least recently published stream nobody is subscribed to is forgotten
-   * (counted in `sdk_realtime_streams_evicted_total`; its next subscriber gets `recovered: false`).
+   * (default `600000`), and at most `streams` streams with history per app (default `100000`).
+   * Only a publish creates history (subscribing never does). Beyond `streams`, the least recently
+   * published stream of that app nobody is subscribed to is forgotten (counted in
+   * `sdk_realtime_streams_evicted_total`; its next subscriber gets `recovered: false`); other apps
+   * are never touched.
    */
   history?: { size?: number; ttl?: number; streams?: number };
   /**
@@ -120,8 +122,9 @@ export interface ServerOptions {
   /** Minimum time between two `count` frames for one topic, in ms. Default `1000`. The last change is always sent. */
   presenceInterval?: number;
   /**
-   * May this connection subscribe to (or watch) `topic`? Default: `user:<id>…` topics only for that
-   * user, `device:<id>…` only for that device, everything else allowed. Throwing answers `internal`.
+   * May this connection subscribe to (or watch) `topic`? Default ({@link defaultCanSubscribe}):
+   * `user:<id>` only for that user, `device:<id>` only for that device (exact match: the whole rest
+   * of the name is the id), everything else allowed. Throwing answers `internal`.
    */
   canSubscribe?: (ctx: ConnectionContext, topic: string) => boolean | Promise<boolean>;
   /** May this connection publish `data` to `topic`? Default: deny (`forbidden`). Back ends publish with `/notify`. */
@@ -212,17 +215,15 @@ export interface ResolvedOptions {
   broker: Broker | undefined;
 }
 
-/** Whether `topic` is `prefix<id>` or starts with `prefix<id>:`. */
-function ownedBy(topic: string, prefix: string, id: string | null): boolean {
-  if (id === null) return false;
-  const own = prefix + id;
-  return topic === own || topic.startsWith(own + ':');
-}
-
-/** The default {@link ServerOptions.canSubscribe}: personal topics are private to their owner. */
+/**
+ * The default {@link ServerOptions.canSubscribe}: a topic starting with `user:` or `device:` is the
+ * personal stream of exactly the id that follows the prefix (`user:alice:bob` belongs to user
+ * `alice:bob`, never to `alice`), so any id, whatever characters it holds, names one owner.
+ * Everything else is allowed.
+ */
 export function defaultCanSubscribe(ctx: ConnectionContext, topic: string): boolean {
-  if (topic.startsWith('user:')) return ownedBy(topic, 'user:', ctx.user);
-  if (topic.startsWith('device:')) return ownedBy(topic, 'device:', ctx.device);
+  if (topic.startsWith('user:')) return ctx.user !== null && topic === 'user:' + ctx.user;
+  if (topic.startsWith('device:')) return ctx.device !== null && topic === 'device:' + ctx.device;
   return true;
 }
 

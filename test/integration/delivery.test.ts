@@ -25,7 +25,7 @@ describe('delivery from the real server to the real client', () => {
   it('targets users, devices and topics as a union and delivers once per connection', async () => {
     const server = await startServer();
     // alice has two connections: a phone (device d-phone, subscribed to the topic) and a laptop.
-    const phone = client({ url: server.url, app: 'shop', token: await signToken('alice'), deviceId: 'd-phone' });
+    const phone = client({ url: server.url, app: 'shop', token: await signToken('alice', { device: 'd-phone' }), deviceId: 'd-phone' });
     const laptop = client({ url: server.url, app: 'shop', token: await signToken('alice') });
     const bob = client({ url: server.url, app: 'shop', token: await signToken('bob') }); // topic only
     const carol = client({ url: server.url, app: 'shop', token: await signToken('carol') }); // nothing
@@ -95,13 +95,13 @@ describe('delivery from the real server to the real client', () => {
     let subError: { code: string } | undefined;
     c.subscribe('user:alice', () => {}, { onError: (e: { code: string }) => (subError = e) });
     const own: Publication[] = [];
-    c.subscribe('user:mallory:inbox', (m) => own.push(m));
+    c.subscribe('user:mallory', (m) => own.push(m));
     c.connect();
     await waitFor(() => subError !== undefined, 'subscription refusal');
     expect(subError!.code).toBe('forbidden');
     expect(c.state).toBe('connected');
 
-    await notify(server, { appId: 'shop', eventTopics: ['user:mallory:inbox', 'user:alice'], data: 1 });
+    await notify(server, { appId: 'shop', eventTopics: ['user:mallory', 'user:alice'], data: 1 });
     await waitFor(() => own.length === 1, 'own private topic still works');
   });
 

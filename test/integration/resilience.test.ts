@@ -57,7 +57,7 @@ describe('the client across real network faults', () => {
 
   it('recovers messages missed during a dropped link from the same server history', async () => {
     const { server, proxy } = await proxied();
-    const c = client({ url: proxy.url(), app: 'shop', token: await signToken('u1'), deviceId: 'dev-1' });
+    const c = client({ url: proxy.url(), app: 'shop', token: await signToken('u1', { device: 'dev-1' }), deviceId: 'dev-1' });
     const topic: Publication[] = [];
     const personal: Publication[] = [];
     c.on('message', (m) => (m.topic === 'ticker' ? topic : personal).push(m));

@@ -81,8 +81,10 @@ describe('subscribe and deliver', () => {
     expect((await raw.request({ t: 'sub', topic: 'user:u2' })).error.code).toBe('forbidden');
     expect((await raw.request({ t: 'sub', topic: 'user:u2:orders' })).error.code).toBe('forbidden');
     expect((await raw.request({ t: 'sub', topic: 'device:d2' })).error.code).toBe('forbidden');
-    expect((await raw.request({ t: 'sub', topic: 'user:u1:orders' })).result).toBeDefined();
+    // `user:u1:orders` is the personal stream of user "u1:orders", not a sub-stream of u1.
+    expect((await raw.request({ t: 'sub', topic: 'user:u1:orders' })).error.code).toBe('forbidden');
     expect((await raw.request({ t: 'sub', topic: 'user:u1' })).result).toBeDefined();
+    expect((await raw.request({ t: 'sub', topic: 'device:d1' })).result).toBeDefined();
     expect((await raw.request({ t: 'watch', topic: 'user:u2' })).error.code).toBe('forbidden');
   });
 

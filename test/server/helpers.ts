@@ -63,7 +63,8 @@ export class Raw {
     extra: Frame = {},
   ): Promise<{ raw: Raw; reply: Frame }> {
     const raw = await Raw.open(server);
-    const token = 'token' in extra ? extra.token : await sign(user);
+    // A device stream is owned only through the token's `device` claim: sign it in when asked for.
+    const token = 'token' in extra ? extra.token : await sign(user, extra.device ? { device: extra.device } : {});
     const reply = await raw.request({ t: 'connect', v: 1, app: 'shop', ...extra, token });
     if (reply.error) throw new Error(`connect failed: ${JSON.stringify(reply.error)}`);
     return { raw, reply };

@@ -36,6 +36,9 @@ export async function startServer(options: Partial<ServerOptions> = {}): Promise
     apiKey: API_KEY,
     logger: false,
     ...options,
+    // Most suites sign tokens without an `app` claim and use several apps; the default
+    // (refusing such tokens) has its own tests in test/server/security.test.ts.
+    tokens: { anyApp: true, ...options.tokens },
   } as ServerOptions);
   onCleanup(() => server.close());
   return server;

@@ -1,17 +1,34 @@
 import { randomUUID } from 'node:crypto';
 import type { StreamPosition, SubscribeResult } from '../../protocol/frames';
-import { StreamHistory, type HistoryLimits } from '../history';
+import { StreamHistory, newEpoch, type HistoryLimits } from '../history';
 import type { Broker, Delivery, PublishOutcome, StreamOffset, Subscriber } from './types';
 
 interface StreamState {
-  app: string;
+  app: AppState;
   stream: string;
   history?: StreamHistory;
   subscribers: Set<Subscriber>;
 }
 
+/** Everything one app holds. Bounds and eviction are per app, so one app never evicts another's history. */
+interface AppState {
+  id: string;
+  streams: Map<string, StreamState>;
+  /** Streams with history and no subscriber, least recently published (or left) first: the eviction order. */
+  idle: Set<StreamState>;
+  /** Streams holding history. */
+  withHistory: number;
+  /**
+   * Bumped whenever a stream of this app is forgotten. A stream that has no history yet answers
+   * `history` with the epoch `<broker epoch>.<generation>` and is created with it later, so a
+   * subscriber that came first recovers from offset 0; a stream forgotten and created again always
+   * gets a different epoch, so reused offsets are never mistaken for the old ones.
+   */
+  generation: number;
+}
+
 export interface MemoryBrokerOptions {
-  /** Per-stream limits, and `streams`: most streams holding history at once (default unbounded). */
+  /** Per-stream limits, and `streams`: most streams holding history at once per app (default unbounded). */
   history: HistoryLimits & { streams?: number };
   /** Called when a stream's history is forgotten at the `history.streams` bound. */
   onEvict?: (app: string, stream: string) => void;
@@ -23,13 +40,13 @@ export interface MemoryBrokerOptions {
 
 /**
  * The embedded, single-process broker: history and subscriptions in maps keyed by app and stream.
- * Streams with no subscriber and no history left are forgotten by a periodic sweep, so a stream that
- * comes back later starts a new epoch (its clients then see `recovered: false`, as they should).
+ * Only a publish creates history (a subscription or a history read never does). Streams with no
+ * subscriber and no history left are forgotten by a periodic sweep, so a stream that comes back
+ * later starts a new epoch (its clients then see `recovered: false`, as they should).
  */
 export class MemoryBroker implements Broker {
-  private readonly apps = new Map<string, Map<string, StreamState>>();
-  /** Streams holding history, least recently published first (re-inserted on every publish). */
-  private readonly byRecency = new Set<StreamState>();
+  private readonly apps = new Map<string, AppState>();
+  private readonly epoch = newEpoch();
   private readonly now: () => number;
   private readonly sweepTimer: ReturnType<typeof setInterval>;
 
@@ -46,9 +63,8 @@ export class MemoryBroker implements Broker {
     const states: StreamState[] = [];
     const offsets: Record<string, number> = {};
     for (const stream of new Set(streams)) {
-      const state = this.withHistory(app, stream);
-      this.byRecency.delete(state);
-      this.byRecency.add(state);
+      const state = this.withHistory(this.stateOf(app, stream));
+      if (state.app.idle.delete(state)) state.app.idle.add(state);
       const offset = state.history!.append(id, ts, data);
       positions.push({ stream, epoch: state.history!.epoch, offset });
       states.push(state);
@@ -75,69 +91,89 @@ export class MemoryBroker implements Broker {
   }
 
   subscribe(app: string, stream: string, subscriber: Subscriber): void {
-    this.stateOf(app, stream).subscribers.add(subscriber);
+    const state = this.stateOf(app, stream);
+    state.subscribers.add(subscriber);
+    state.app.idle.delete(state);
   }
 
   unsubscribe(app: string, stream: string, subscriber: Subscriber): void {
-    this.apps.get(app)?.get(stream)?.subscribers.delete(subscriber);
+    const state = this.apps.get(app)?.streams.get(stream);
+    if (!state || !state.subscribers.delete(subscriber) || state.subscribers.size > 0) return;
+    if (state.history) state.app.idle.add(state);
   }
 
   async history(app: string, stream: string, since?: StreamPosition): Promise<SubscribeResult> {
-    return this.withHistory(app, stream).history!.since(since);
+    const a = this.apps.get(app);
+    const h = a?.streams.get(stream)?.history;
+    if (h) return h.since(since);
+    // No history yet: answer for the stream as it will be created, without creating it.
+    const epoch = this.pendingEpoch(a);
+    const recovered = since === undefined || (since.epoch === epoch && since.offset === 0);
+    return { epoch, offset: 0, recovered, pubs: [] };
   }
 
   async close(): Promise<void> {
     clearInterval(this.sweepTimer);
     this.apps.clear();
-    this.byRecency.clear();
+  }
+
+  private pendingEpoch(app: AppState | undefined): string {
+    return `${this.epoch}.${app?.generation ?? 0}`;
   }
 
   /** Forget streams nobody listens to whose history has emptied (all messages aged out). */
   private sweep(): void {
     const idleBefore = this.now() - this.options.history.ttl;
-    for (const [app, streams] of this.apps) {
-      for (const [stream, state] of streams) {
+    for (const [id, app] of this.apps) {
+      for (const state of app.streams.values()) {
         if (state.subscribers.size > 0) continue;
         const h = state.history;
-        if (!h || (h.size === 0 && h.lastActivity <= idleBefore)) {
-          streams.delete(stream);
-          this.byRecency.delete(state);
-        }
+        if (!h || (h.size === 0 && h.lastActivity <= idleBefore)) this.forget(state);
       }
-      if (streams.size === 0) this.apps.delete(app);
+      // An app that never forgot a history can start over at generation 0; one that did keeps its
+      // generation, so no epoch it handed out is ever reused.
+      if (app.streams.size === 0 && app.generation === 0) this.apps.delete(id);
     }
   }
 
-  private stateOf(app: string, stream: string): StreamState {
-    let streams = this.apps.get(app);
-    if (!streams) this.apps.set(app, (streams = new Map()));
-    let state = streams.get(stream);
-    if (!state) streams.set(stream, (state = { app, stream, subscribers: new Set() }));
+  private forget(state: StreamState): void {
+    const app = state.app;
+    app.streams.delete(state.stream);
+    app.idle.delete(state);
+    if (state.history) {
+      state.history = undefined;
+      app.withHistory--;
+      app.generation++;
+    }
+  }
+
+  private stateOf(appId: string, stream: string): StreamState {
+    let app = this.apps.get(appId);
+    if (!app) this.apps.set(appId, (app = { id: appId, streams: new Map(), idle: new Set(), withHistory: 0, generation: 0 }));
+    let state = app.streams.get(stream);
+    if (!state) app.streams.set(stream, (state = { app, stream, subscribers: new Set() }));
     return state;
   }
 
-  /** At the `history.streams` bound, forget the least recently published stream nobody listens to. */
-  private makeRoom(): void {
+  /**
+   * The stream with its history created if it had none. At the app's `history.streams` bound the
+   * least recently used stream nobody listens to is forgotten first (O(1)); streams with
+   * subscribers are never evicted (their number is bounded by the connection limits).
+   */
+  private withHistory(state: StreamState): StreamState {
+    if (state.history) return state;
+    const app = state.app;
     const max = this.options.history.streams ?? Infinity;
-    if (this.byRecency.size < max) return;
-    for (const state of this.byRecency) {
-      if (state.subscribers.size > 0) continue;
-      this.byRecency.delete(state);
-      state.history = undefined;
-      this.apps.get(state.app)?.delete(state.stream);
-      this.options.onEvict?.(state.app, state.stream);
-      return;
+    if (app.withHistory >= max) {
+      const victim = app.idle.values().next().value;
+      if (victim) {
+        this.forget(victim);
+        this.options.onEvict?.(app.id, victim.stream);
+      }
     }
-  }
-
-  /** The stream's state, with its history created (making room at the bound) if it had none. */
-  private withHistory(app: string, stream: string): StreamState {
-    const state = this.stateOf(app, stream);
-    if (!state.history) {
-      this.makeRoom();
-      state.history = new StreamHistory(stream, this.options.history, this.now);
-      this.byRecency.add(state);
-    }
+    state.history = new StreamHistory(state.stream, this.options.history, this.now, this.pendingEpoch(app));
+    app.withHistory++;
+    if (state.subscribers.size === 0) app.idle.add(state);
     return state;
   }
 }
