@@ -10,6 +10,15 @@ Options:
   --dev               development mode: /dev/token, the demo page at /, dev defaults for secrets
   --jwt-secret <s>    HS256 secret for client tokens (env SDK_REALTIME_JWT_SECRET)
   --api-key <k>       API key for POST /notify (env SDK_REALTIME_API_KEY)
+  --jwks <url>        verify client tokens against this JWKS instead of a secret
+  --audience <aud>    accepted token audience (repeatable; required with --jwks unless --issuer)
+  --issuer <iss>      accepted token issuer (repeatable)
+  --any-app           accept tokens without an "app" claim on every app
+  --app <id>          allowed app id (repeatable; default any app)
+  --trust-proxy       take client IPs from X-Forwarded-For (only behind your own proxy)
+  --cors-origin <o>   origin allowed to call /notify from a browser (repeatable; '*' for any)
+  --max-connections <n>         open connections in all (default 10000)
+  --max-connections-per-ip <n>  open connections per client IP (default 100)
   -h, --help          show this help
 `;
 
@@ -28,6 +37,15 @@ async function main(argv: string[]): Promise<number> {
         dev: { type: 'boolean' },
         'jwt-secret': { type: 'string' },
         'api-key': { type: 'string' },
+        jwks: { type: 'string' },
+        audience: { type: 'string', multiple: true },
+        issuer: { type: 'string', multiple: true },
+        'any-app': { type: 'boolean' },
+        app: { type: 'string', multiple: true },
+        'trust-proxy': { type: 'boolean' },
+        'cors-origin': { type: 'string', multiple: true },
+        'max-connections': { type: 'string' },
+        'max-connections-per-ip': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -52,10 +70,17 @@ async function main(argv: string[]): Promise<number> {
   const dev = values.dev === true;
   const jwtSecret = values['jwt-secret'] ?? process.env.SDK_REALTIME_JWT_SECRET ?? undefined;
   let apiKey = values['api-key'] ?? process.env.SDK_REALTIME_API_KEY ?? undefined;
-  if (!dev && !jwtSecret) {
-    process.stderr.write('a JWT secret is required: --jwt-secret or SDK_REALTIME_JWT_SECRET (or --dev)\n');
+  if (!dev && !jwtSecret && !values.jwks) {
+    process.stderr.write('a JWT secret is required: --jwt-secret or SDK_REALTIME_JWT_SECRET (or --jwks, or --dev)\n');
     return 2;
   }
+  const count = (flag: string, v: string | undefined): number | undefined => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new TypeError(`--${flag} must be a positive integer`);
+    return n;
+  };
+  const cors = values['cors-origin'];
   if (dev && !apiKey) apiKey = DEV_API_KEY;
 
   const server = await createServer({
@@ -65,6 +90,13 @@ async function main(argv: string[]): Promise<number> {
     demo: dev,
     jwtSecret: jwtSecret || undefined,
     apiKey: apiKey || undefined,
+    jwks: values.jwks,
+    apps: values.app,
+    trustProxy: values['trust-proxy'] === true,
+    corsOrigins: cors === undefined ? undefined : cors.includes('*') ? '*' : cors,
+    maxConnections: count('max-connections', values['max-connections']),
+    maxConnectionsPerIp: count('max-connections-per-ip', values['max-connections-per-ip']),
+    tokens: { audience: values.audience, issuer: values.issuer, anyApp: values['any-app'] === true },
   });
   const out = (line: string) => process.stdout.write(line + '\n');
   out(`sdk-realtime server listening`);
