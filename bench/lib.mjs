@@ -72,7 +72,7 @@ export function hardTimeout(ms, what) {
 
 /**
  * Start the built reference server for a benchmark: loopback, anonymous clients, no logs, rate
- * limits out of the way (a benchmark is the abuse the limits exist for); `options` add or override.
+ * limits (frame rate, connection caps) out of the way (a benchmark is the abuse the limits exist for); `options` add or override.
  */
 export async function startReferenceServer(options = {}) {
   const { createServer } = await import('../dist/server/index.js');
@@ -83,6 +83,9 @@ export async function startReferenceServer(options = {}) {
     jwtSecret: 'bench-secret-0123456789abcdef0123456789',
     logger: false,
     rateLimit: { frames: 1_000_000, per: 1000 },
+    // The fan-out benchmark opens 10,000 connections from one address.
+    maxConnections: 1_000_000,
+    maxConnectionsPerIp: 1_000_000,
     ...options,
   });
 }
