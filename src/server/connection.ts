@@ -52,6 +52,12 @@ export const CLOSE_GRACE_MS = 1000;
 export const MAX_NAME_LENGTH = 256;
 /** Longest idempotency key of a `pub`. */
 const MAX_KEY_LENGTH = 128;
+/** Frames waiting behind a slow one (e.g. an async `canSubscribe`); beyond: `rate_limited`. */
+export const MAX_QUEUED_FRAMES = 256;
+/** RPC calls of one connection running at once; beyond: `rate_limited`. */
+export const MAX_PENDING_RPCS = 64;
+/** Live messages held while a subscription fetches its history; beyond: closed with 4005 (it recovers). */
+const MAX_HELD = 10_000;
 
 type State = 'handshake' | 'connecting' | 'open' | 'closed';
 
@@ -81,6 +87,9 @@ export class Connection implements Subscriber, CountWatcher {
   /** While > 0, a subscription is fetching its history: live messages wait in `held`. */
   private subscribing = 0;
   private held: Array<{ delivery: Delivery; matched: StreamOffset[] }> = [];
+  /** Frames appended to `chain` and not yet handled. */
+  private queued = 0;
+  private pendingRpcs = 0;
   /** Newest offset already covered by a history reply, per stream, while messages are held. */
   private readonly covered = new Map<string, StreamPosition>();
   private readonly bucket: TokenBucket;
@@ -147,6 +156,11 @@ export class Connection implements Subscriber, CountWatcher {
   deliver(delivery: Delivery, matched: StreamOffset[]): void {
     if (this.state !== 'open') return;
     if (this.subscribing > 0) {
+      if (this.held.length >= MAX_HELD) {
+        this.core.metrics.error('slow_consumer');
+        this.closeWith(CloseCode.SlowConsumer, 'too many messages held during a subscribe', true);
+        return;
+      }
       this.held.push({ delivery, matched });
       return;
     }
@@ -203,7 +217,22 @@ export class Connection implements Subscriber, CountWatcher {
       this.state = 'connecting';
       clearTimeout(this.handshakeTimer);
     }
-    this.chain = this.chain.then(() => this.handle(frame));
+    if (this.queued >= MAX_QUEUED_FRAMES) {
+      this.refuseBusy(frame, 'too many frames waiting');
+      return;
+    }
+    this.queued++;
+    this.chain = this.chain.then(() => {
+      this.queued--;
+      return this.handle(frame);
+    });
+  }
+
+  /** Refuse a frame because too much of this connection's work is pending (not a frame-rate problem). */
+  private refuseBusy(frame: ClientFrame, message: string): void {
+    const error: WireError = { code: ErrorCode.RateLimited, message, retryAfter: 1000 };
+    if ('id' in frame) this.replyError(frame.id, error);
+    else this.sendError(error);
   }
 
   private refuseRate(frame: ClientFrame | undefined): void {
@@ -244,7 +273,9 @@ export class Connection implements Subscriber, CountWatcher {
           return await this.publish(frame, this.ctx);
         case 'rpc':
           // Not awaited: a slow method must not hold up the frames behind it.
-          void this.rpc(frame, this.ctx);
+          if (this.pendingRpcs >= MAX_PENDING_RPCS) return this.refuseBusy(frame, `at most ${MAX_PENDING_RPCS} rpc calls at once`);
+          this.pendingRpcs++;
+          void this.rpc(frame, this.ctx).finally(() => this.pendingRpcs--);
           return;
         case 'watch':
           return await this.watch(frame, this.ctx);
