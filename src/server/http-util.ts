@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { MAX_JSON_DEPTH, tooDeep } from './json-depth';
 
 /** An HTTP error answer: status and the `{ error: { code, message, field? } }` body. */
 export class HttpError extends Error {
@@ -34,7 +35,10 @@ export function sendHttpError(res: ServerResponse, e: HttpError): void {
   sendJson(res, e.status, { error }, headers);
 }
 
-/** Read a request body of at most `max` bytes and parse it as JSON (413 when bigger, 400 when not JSON). */
+/**
+ * Read a request body of at most `max` bytes and parse it as JSON: 413 when bigger, 400 when not
+ * JSON or nested deeper than {@link MAX_JSON_DEPTH} (naming the field where the nesting starts).
+ */
 export async function readJson(req: IncomingMessage, max: number): Promise<unknown> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > max) throw new HttpError(413, 'too_large', `body exceeds ${max} bytes`);
@@ -46,11 +50,16 @@ export async function readJson(req: IncomingMessage, max: number): Promise<unkno
     chunks.push(chunk);
   }
   const text = Buffer.concat(chunks).toString('utf8');
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch {
     throw new HttpError(400, 'bad_request', 'body is not valid JSON', { field: '(body)' });
   }
+  // Validation and fan-out recurse: a document nested 20,000 deep would overflow their stacks.
+  const deep = tooDeep(value, MAX_JSON_DEPTH);
+  if (deep !== undefined) throw new HttpError(400, 'bad_request', `${deep}: nested deeper than ${MAX_JSON_DEPTH} levels`, { field: deep });
+  return value;
 }
 
 /** The token of an `Authorization: Bearer <token>` header, or undefined. */

@@ -17,27 +17,54 @@ export interface RouterDeps {
   staticDir?: string;
   /** `/api/telemetry/*` (with its own CORS), when telemetry is enabled. */
   telemetry?: Handler;
+  /** Origins allowed to call `/notify` and `/dev/token` from a browser; `undefined`: no CORS at all. */
+  corsOrigins: string[] | '*' | undefined;
 }
 
-/** Browser pages (the demo) may call these from another origin. */
+/** Browser pages (the demo) may call these from another origin, when `corsOrigins` allows it. */
 const CORS_PATHS = new Set(['/notify', '/dev/token']);
 const CORS_HEADERS = {
-  'access-control-allow-origin': '*',
   'access-control-allow-methods': 'POST, OPTIONS',
   'access-control-allow-headers': 'authorization, content-type',
   'access-control-max-age': '600',
 };
 
+/** The path of a request target, or `undefined` when it is not a valid one (`http://[::1`, `*`). */
+function pathOf(target: string | undefined): string | undefined {
+  if (!target || target[0] !== '/') return undefined;
+  try {
+    return new URL(target, 'http://localhost').pathname;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The path only: query strings carry tokens and keys that must never reach a log. */
+const loggable = (target: string | undefined): string => (target ?? '/').split('?')[0]!.slice(0, 200);
+
+/** Errors of a client that went away mid-request: not the server's problem. */
+const isAbort = (e: unknown): boolean => {
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === 'ECONNRESET' || code === 'ECONNABORTED' || code === 'EPIPE' || code === 'ERR_STREAM_PREMATURE_CLOSE' || (e as Error)?.message === 'aborted';
+};
+
 /** The HTTP side of the server: /notify, /healthz, /metrics, /dev/token, the demo and static files. */
 export function createRouter(deps: RouterDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const pathname = pathOf(req.url);
+    if (pathname === undefined) throw new HttpError(400, 'bad_request', 'invalid request target');
     const method = req.method ?? 'GET';
 
-    if (CORS_PATHS.has(pathname)) {
-      for (const [k, v] of Object.entries(CORS_HEADERS)) res.setHeader(k, v);
+    if (CORS_PATHS.has(pathname) && deps.corsOrigins !== undefined) {
+      const origin = req.headers.origin;
+      const allowed = deps.corsOrigins === '*' ? '*' : origin && deps.corsOrigins.includes(origin) ? origin : undefined;
+      if (deps.corsOrigins !== '*') res.setHeader('vary', 'Origin');
+      if (allowed) {
+        res.setHeader('access-control-allow-origin', allowed);
+        for (const [k, v] of Object.entries(CORS_HEADERS)) res.setHeader(k, v);
+      }
       if (method === 'OPTIONS') {
-        res.writeHead(204).end();
+        res.writeHead(allowed ? 204 : 403).end();
         return;
       }
     }
@@ -74,7 +101,13 @@ export function createRouter(deps: RouterDeps): (req: IncomingMessage, res: Serv
 
   return (req, res) => {
     route(req, res).catch((e: unknown) => {
-      if (!(e instanceof HttpError)) deps.logger.error(`HTTP ${req.method} ${req.url} failed`, e);
+      if (!(e instanceof HttpError)) {
+        if (isAbort(e)) {
+          res.destroy();
+          return;
+        }
+        deps.logger.error(`HTTP ${req.method} ${loggable(req.url)} failed`, e);
+      }
       if (res.headersSent) {
         res.destroy();
         return;

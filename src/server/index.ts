@@ -102,6 +102,8 @@ export async function createServer(options: ServerOptions): Promise<RealtimeServ
       apps: o.apps,
       maxBodyBytes: o.maxBodyBytes,
       rateLimit: o.notifyRateLimit,
+      authFailureLimit: o.authFailureLimit,
+      trustProxy: o.trustProxy,
       metrics,
       publish,
     }),
@@ -109,8 +111,20 @@ export async function createServer(options: ServerOptions): Promise<RealtimeServ
     demo: o.demo,
     staticDir: o.serveStatic,
     telemetry: telemetry?.handle,
+    corsOrigins: o.corsOrigins,
   });
-  const http: HttpServer = createHttpServer(router);
+  const http: HttpServer = createHttpServer(
+    {
+      headersTimeout: o.httpTimeouts.headers,
+      requestTimeout: o.httpTimeouts.request,
+      keepAliveTimeout: o.httpTimeouts.keepAlive,
+      // Node checks the two timeouts above only this often (default every 30 s).
+      connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(o.httpTimeouts.headers / 2))),
+      // Headers beyond 16 KiB are refused with 431 (Node's default, stated so it stays).
+      maxHeaderSize: 16 * 1024,
+    },
+    router,
+  );
   const wss = new WebSocketServer({ noServer: true, maxPayload: 2 * o.maxFrameBytes });
   const perIp = new Map<string, number>();
   http.on('upgrade', (req, socket, head) => {

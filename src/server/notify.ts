@@ -3,8 +3,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { Metrics } from './metrics';
 import { PayloadTooLargeError, type PublishReceipt, type PublishTarget } from './publish';
-import { TokenBucket } from './rate-limit';
-import { HttpError, bearer, readJson, sendHttpError, sendJson } from './http-util';
+import { KeyedLimiter } from './rate-limit';
+import { HttpError, bearer, clientIp, readJson, sendHttpError, sendJson } from './http-util';
 
 /** Most ids one `/notify` may list per target kind. */
 export const MAX_TARGETS = 1000;
@@ -35,6 +35,9 @@ export interface NotifyDeps {
   apps: Set<string> | undefined;
   maxBodyBytes: number;
   rateLimit: { requests: number; per: number };
+  /** Failed authentications per client IP before 429. */
+  authFailureLimit: { failures: number; per: number };
+  trustProxy: boolean;
   metrics: Metrics;
   publish(app: string, target: PublishTarget): Promise<PublishReceipt>;
 }
@@ -47,23 +50,29 @@ function sameSecret(a: string, b: string): boolean {
 
 /** Builds the `POST /notify` handler: authenticate, validate, rate limit per app, publish. */
 export function createNotifyHandler(deps: NotifyDeps): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
-  const buckets = new Map<string, TokenBucket>();
+  const perApp = new KeyedLimiter(deps.rateLimit);
+  const failures = new KeyedLimiter({ requests: deps.authFailureLimit.failures, per: deps.authFailureLimit.per });
+  const keys = typeof deps.apiKey === 'object' ? Object.values(deps.apiKey) : [];
 
-  const take = (app: string): number => {
-    let b = buckets.get(app);
-    if (!b) {
-      if (buckets.size >= 10_000) for (const [k, v] of buckets) if (v.isFull()) buckets.delete(k);
-      buckets.set(app, (b = new TokenBucket(deps.rateLimit.requests, deps.rateLimit.per)));
-    }
-    return b.take() ? 0 : Math.max(1, b.retryAfter());
+  /** A wrong key costs the address one token; an address out of tokens is refused before any check. */
+  const refuse = (ip: string, message: string): never => {
+    failures.take(ip);
+    throw new HttpError(401, 'unauthorized', message);
   };
 
   const handle = async (req: IncomingMessage): Promise<{ status: number; body: unknown }> => {
     const { apiKey } = deps;
     if (apiKey === undefined) throw new HttpError(404, 'not_found', '/notify is disabled: the server has no apiKey');
+    const ip = clientIp(req, deps.trustProxy);
+    const wait = failures.peek(ip);
+    if (wait > 0) throw new HttpError(429, 'rate_limited', 'too many failed authentications from this address', { retryAfter: wait });
     const key = bearer(req);
-    if (!key) throw new HttpError(401, 'unauthorized', 'missing "Authorization: Bearer <apiKey>"');
-    if (typeof apiKey === 'string' && !sameSecret(key, apiKey)) throw new HttpError(401, 'unauthorized', 'wrong API key');
+    if (!key) refuse(ip, 'missing "Authorization: Bearer <apiKey>"');
+    // Authenticate before reading the body, so a caller without a valid key holds no buffer. With
+    // per-app keys the app is in the body: here the key must be one of them (every one compared,
+    // in constant time), and after parsing it must be the key of that app.
+    const known = typeof apiKey === 'string' ? sameSecret(key!, apiKey) : keys.reduce((hit, k) => sameSecret(key!, k) || hit, false);
+    if (!known) refuse(ip, 'wrong API key');
 
     const raw = await readJson(req, deps.maxBodyBytes);
     const parsed = notifyBody.safeParse(raw);
@@ -75,10 +84,10 @@ export function createNotifyHandler(deps: NotifyDeps): (req: IncomingMessage, re
     const body = parsed.data;
     if (typeof apiKey === 'object') {
       const expected = Object.prototype.hasOwnProperty.call(apiKey, body.appId) ? apiKey[body.appId] : undefined;
-      if (expected === undefined || !sameSecret(key, expected)) throw new HttpError(401, 'unauthorized', 'wrong API key for this app');
+      if (expected === undefined || !sameSecret(key!, expected)) refuse(ip, 'wrong API key for this app');
     }
     if (deps.apps && !deps.apps.has(body.appId)) throw new HttpError(403, 'forbidden', `app "${body.appId}" is not allowed`);
-    const retryAfter = take(body.appId);
+    const retryAfter = perApp.take(body.appId);
     if (retryAfter > 0) throw new HttpError(429, 'rate_limited', 'too many /notify requests for this app', { retryAfter });
 
     const receipt = await deps

@@ -270,6 +270,9 @@ export function resolveOptions(input: ServerOptions): ResolvedOptions {
     corsOrigins = o.corsOrigins === '*' ? '*' : [...o.corsOrigins];
   }
   const httpTimeouts = obj('httpTimeouts', o.httpTimeouts);
+  if (typeof httpTimeouts.headers === 'number' && typeof httpTimeouts.request === 'number' && httpTimeouts.headers > httpTimeouts.request) {
+    throw bad('httpTimeouts.headers', 'at most httpTimeouts.request');
+  }
   const authFailureLimit = obj('authFailureLimit', o.authFailureLimit);
   const history = obj('history', o.history);
   const rateLimit = obj('rateLimit', o.rateLimit);

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, resolve, sep } from 'node:path';
 
@@ -41,20 +41,33 @@ export async function sendFile(req: IncomingMessage, res: ServerResponse, file: 
 
 /**
  * Serve `GET`/`HEAD` requests from the directory `root` (`/` → `index.html`). Paths are confined to
- * `root`. Resolves `false` when no file matched, so the caller can answer 404.
+ * `root` (after resolving symbolic links), and nothing whose path has a segment starting with `.`
+ * is ever served (`.env`, `.git/config`, also when percent-encoded). Resolves `false` when no file
+ * matched, so the caller can answer 404.
  */
 export async function serveStatic(root: string, req: IncomingMessage, res: ServerResponse, pathname: string): Promise<boolean> {
-  const base = resolve(root);
   let rel: string;
   try {
     rel = decodeURIComponent(pathname);
   } catch {
     return false;
   }
-  if (rel.includes('\0')) return false;
+  if (rel.includes('\0') || rel.includes('\\')) return false;
+  if (rel.split('/').some((segment) => segment.startsWith('.'))) return false;
+  let base: string;
+  try {
+    base = await realpath(resolve(root));
+  } catch {
+    return false;
+  }
   let file = resolve(join(base, rel));
   if (file !== base && !file.startsWith(base + sep)) return false;
   if (rel.endsWith('/')) file = join(file, 'index.html');
-  if (await sendFile(req, res, file)) return true;
-  return sendFile(req, res, join(file, 'index.html'));
+  for (const candidate of [file, join(file, 'index.html')]) {
+    const real = await realpath(candidate).catch(() => undefined);
+    // A symbolic link inside the root must not lead out of it.
+    if (real === undefined || (real !== base && !real.startsWith(base + sep))) continue;
+    if (await sendFile(req, res, real)) return true;
+  }
+  return false;
 }

@@ -79,8 +79,8 @@ describe('POST /notify', () => {
     expect(typeof res.body.id).toBe('string');
   });
 
-  it('answers CORS preflight', async () => {
-    const server = await startServer();
+  it('answers CORS preflight from any origin in dev mode', async () => {
+    const server = await startServer({ dev: true });
     const res = await fetch(`${server.httpUrl}/notify`, {
       method: 'OPTIONS',
       headers: { origin: 'http://example.test', 'access-control-request-method': 'POST' },

@@ -1,0 +1,164 @@
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { connect as tcpConnect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { onCleanup } from '../support/harness';
+import { API_KEY, cleanup, notify, sleep, startServer } from './helpers';
+
+afterEach(cleanup);
+
+/** Send raw bytes over TCP and collect the answer until the server closes (or `ms` pass: then hang up). */
+async function rawHttp(port: number, text: string, ms = 3000): Promise<{ text: string; closed: boolean }> {
+  const socket: Socket = tcpConnect(port, '127.0.0.1');
+  onCleanup(() => socket.destroy());
+  let got = '';
+  socket.on('data', (d) => (got += d.toString('latin1')));
+  socket.write(text);
+  const closed = await new Promise<boolean>((resolve) => {
+    const t = setTimeout(() => {
+      resolve(false);
+      socket.destroy();
+    }, ms);
+    socket.on('close', () => {
+      clearTimeout(t);
+      resolve(true);
+    });
+    socket.on('error', () => {});
+  });
+  return { text: got, closed };
+}
+
+/** A logger that records every line, by level. */
+function recordingLogger() {
+  const lines: Array<{ level: string; text: string }> = [];
+  const at = (level: string) => (m: string, ...rest: unknown[]) => lines.push({ level, text: [m, ...rest.map(String)].join(' ') });
+  return { lines, logger: { info: at('info'), warn: at('warn'), error: at('error') } };
+}
+
+describe('/notify input', () => {
+  it('refuses data nested 20,000 levels deep with 400 naming the field, never 500', async () => {
+    const { lines, logger } = recordingLogger();
+    const server = await startServer({ logger });
+    const deep = '['.repeat(20_000) + ']'.repeat(20_000);
+    const res = await notify(server, `{"appId":"shop","eventTopics":["t"],"data":${deep}}`);
+    expect(res.status).toBe(400);
+    expect(res.body.error.field).toMatch(/^data\.0\.0/);
+    const ok = await notify(server, { appId: 'shop', eventTopics: ['t'], data: { a: [[1]] } });
+    expect(ok.status).toBe(200);
+    expect(lines.filter((l) => l.level === 'error')).toEqual([]);
+  });
+
+  it('answers a wrong per-app key with 401 before reading the body, even while the body stalls', async () => {
+    const server = await startServer({ apiKey: { shop: 'shop-key', forum: 'forum-key' } });
+    const { text } = await rawHttp(
+      server.port,
+      'POST /notify HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer wrong\r\nContent-Type: application/json\r\n' +
+        'Content-Length: 1000000\r\n\r\n{"appId":"shop",',
+      1000,
+    );
+    expect(text).toMatch(/^HTTP\/1\.1 401/);
+    // The key of another app is known but not the key of the body's app.
+    const cross = await notify(server, { appId: 'shop', eventTopics: ['t'], data: 1 }, 'forum-key');
+    expect(cross.status).toBe(401);
+    expect((await notify(server, { appId: 'shop', eventTopics: ['t'], data: 1 }, 'shop-key')).status).toBe(200);
+  });
+
+  it('rate-limits failed authentication per address with 429 and Retry-After, checked before the key', async () => {
+    const server = await startServer({ authFailureLimit: { failures: 3, per: 60_000 } });
+    for (let i = 0; i < 3; i++) expect((await notify(server, { appId: 'shop', eventTopics: ['t'], data: 1 }, 'guess' + i)).status).toBe(401);
+    const limited = await notify(server, { appId: 'shop', eventTopics: ['t'], data: 1 }, API_KEY);
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(limited.body.error.code).toBe('rate_limited');
+  });
+});
+
+describe('logging', () => {
+  it('logs the path without its query string, and a client abort not as an error', async () => {
+    const { lines, logger } = recordingLogger();
+    const server = await startServer({ logger, methods: {} });
+    // A body that stops mid-way, then the client goes away.
+    await rawHttp(
+      server.port,
+      'POST /notify?token=SECRET-TOKEN HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ' + API_KEY + '\r\nContent-Length: 100\r\n\r\n{"a"',
+      300,
+    );
+    await sleep(100);
+    expect(lines.map((l) => l.text).join('\n')).not.toContain('SECRET-TOKEN');
+    expect(lines.filter((l) => l.level === 'error')).toEqual([]);
+  });
+});
+
+describe('request targets and timeouts', () => {
+  it('answers an invalid request target with 400, not 500', async () => {
+    const { lines, logger } = recordingLogger();
+    const server = await startServer({ logger });
+    const { text } = await rawHttp(server.port, 'GET http://[::1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    expect(text).toMatch(/^HTTP\/1\.1 400/);
+    expect(lines.filter((l) => l.level === 'error')).toEqual([]);
+  });
+
+  it('closes a connection whose headers do not arrive within httpTimeouts.headers', async () => {
+    const server = await startServer({ httpTimeouts: { headers: 200, request: 400 } });
+    const started = Date.now();
+    const { closed, text } = await rawHttp(server.port, 'GET /healthz HTTP/1.1\r\nHost: x\r\n', 5000);
+    expect(closed).toBe(true);
+    expect(text).toMatch(/^HTTP\/1\.1 408|^$/);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('names a bad httpTimeouts option', async () => {
+    await expect(startServer({ httpTimeouts: { headers: 5000, request: 1000 } })).rejects.toThrow(/httpTimeouts\.headers/);
+  });
+});
+
+describe('static files', () => {
+  it('never serves dotfiles, dot-folders or links out of the root', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'rt-static-'));
+    const outside = mkdtempSync(join(tmpdir(), 'rt-outside-'));
+    writeFileSync(join(root, 'index.html'), 'home');
+    writeFileSync(join(root, '.env'), 'SECRET=1');
+    mkdirSync(join(root, '.git'));
+    writeFileSync(join(root, '.git', 'config'), 'secret');
+    mkdirSync(join(root, 'assets'));
+    writeFileSync(join(root, 'assets', 'app.js'), 'ok');
+    writeFileSync(join(outside, 'passwd'), 'secret');
+    symlinkSync(join(outside, 'passwd'), join(root, 'assets', 'link.txt'));
+    const server = await startServer({ serveStatic: root });
+    const get = async (path: string) => (await rawHttp(server.port, `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`)).text;
+    expect(await get('/')).toMatch(/^HTTP\/1\.1 200[^]*home$/);
+    expect(await get('/assets/app.js')).toMatch(/^HTTP\/1\.1 200/);
+    for (const path of ['/.env', '/.git/config', '/%2eenv', '/%2Egit/config', '/assets/..%2f.env', '/assets/%2e%2e/.env', '/assets/link.txt', '/assets%5c..%5c.env']) {
+      const answer = await get(path);
+      expect(answer, path).toMatch(/^HTTP\/1\.1 404/);
+      expect(answer, path).not.toContain('SECRET');
+      expect(answer, path).not.toContain('secret');
+    }
+  });
+});
+
+describe('CORS', () => {
+  const preflight = (url: string, origin: string) =>
+    fetch(`${url}/notify`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST' } });
+
+  it('sends no CORS headers on /notify outside dev mode unless origins are configured', async () => {
+    const server = await startServer();
+    const res = await preflight(server.httpUrl, 'http://evil.test');
+    expect(res.headers.get('access-control-allow-origin')).toBeNull();
+    expect(res.headers.get('access-control-allow-headers')).toBeNull();
+    const post = await fetch(`${server.httpUrl}/notify`, { method: 'POST', headers: { origin: 'http://evil.test' }, body: '{}' });
+    expect(post.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('echoes only a configured origin, with Vary: Origin', async () => {
+    const server = await startServer({ corsOrigins: ['https://admin.example'] });
+    const ok = await preflight(server.httpUrl, 'https://admin.example');
+    expect(ok.status).toBe(204);
+    expect(ok.headers.get('access-control-allow-origin')).toBe('https://admin.example');
+    expect(ok.headers.get('vary')).toMatch(/Origin/);
+    const other = await preflight(server.httpUrl, 'https://evil.example');
+    expect(other.status).toBe(403);
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
+  });
+});
