@@ -71,12 +71,14 @@ export async function createServer(options: ServerOptions): Promise<RealtimeServ
         if (metrics.streamsEvicted++ === 0) log.warn('history.streams bound reached: forgetting the least recently published streams');
       },
     });
-  const telemetry = options.telemetry ? createTelemetryIngest(options.telemetry, { apps: o.apps, logger: log }) : undefined;
+  const auth = new TokenAuthority({ jwtSecret: o.jwtSecret, jwks: o.jwks, dev: o.dev, rules: o.tokens });
+  const telemetry = options.telemetry
+    ? createTelemetryIngest(options.telemetry, { apps: o.apps, logger: log, verify: (t) => auth.verify(t), trustProxy: o.trustProxy })
+    : undefined;
   if (telemetry?.rpc && !Object.prototype.hasOwnProperty.call(o.methods, 'telemetry.batch')) {
     o.methods = { ...o.methods, 'telemetry.batch': telemetry.rpc };
   }
   const presence = new Presence(o.presenceInterval);
-  const auth = new TokenAuthority({ jwtSecret: o.jwtSecret, jwks: o.jwks, dev: o.dev, rules: o.tokens });
   const publish = (app: string, target: PublishTarget): Promise<PublishReceipt> => publishTo(broker, metrics, app, target, o.maxFrameBytes);
   const core: ServerCore = {
     options: o,

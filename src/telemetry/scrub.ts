@@ -20,13 +20,21 @@ export function scrubString(s: string): string {
     });
 }
 
-/** {@link scrubString} applied to every string in `value` (objects and arrays, up to 8 deep; deeper is cut). */
+/**
+ * {@link scrubString} applied to every string in `value`, object keys included (objects and arrays,
+ * up to 8 deep; deeper is cut). Two keys that scrub to the same one are both kept, the second with
+ * a `~<n>` suffix.
+ */
 export function scrub(value: unknown, depth = 0): unknown {
   if (typeof value == 'string') return scrubString(value);
   if (typeof value != 'object' || value === null) return value;
   if (depth > 8) return '[deep]';
   if (Array.isArray(value)) return value.map((v) => scrub(v, depth + 1));
   const out: Record<string, unknown> = {};
-  for (const k in value) out[k] = scrub((value as Record<string, unknown>)[k], depth + 1);
+  let n = 0;
+  for (const k in value) {
+    const key = scrubString(k);
+    out[key in out ? key + '~' + ++n : key] = scrub((value as Record<string, unknown>)[k], depth + 1);
+  }
   return out;
 }

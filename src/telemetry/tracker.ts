@@ -49,7 +49,6 @@ export interface Telemetry extends TrackApi {
   shutdown(): Promise<void>;
 }
 
-const DEFAULT_DENY = ['password', 'token', 'secret', 'authorization', 'cookie'];
 const MAX_HELD = 100;
 
 /** Start a telemetry tracker. A bad option throws a TypeError naming it. Nothing is sent before the first event. */
@@ -176,7 +175,7 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
     ev.rate = rate;
     ev.name = scrubString(ev.name);
     if (ev.userId) ev.userId = scrubString(ev.userId);
-    ev.props = scrub(filterFields(ev.props, c.allow ?? o.allow, [...DEFAULT_DENY, ...(o.deny ?? []), ...(c.deny ?? [])])) as Record<string, unknown>;
+    ev.props = scrub(filterFields(ev.props, c.allow ?? o.allow, [...(o.deny ?? []), ...(c.deny ?? [])])) as Record<string, unknown>;
     const bytes = utf8Length(JSON.stringify(ev));
     if (bytes > maxEventBytes) return drop('tooLarge');
     batcher.add({ item: ev, bytes });

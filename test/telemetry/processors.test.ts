@@ -73,4 +73,17 @@ describe('field lists', () => {
     expect(filterFields(props, ['a', 'b'], ['password'])).toEqual({ a: 1, b: { c: 2 } });
     expect(props.password).toBe('y');
   });
+
+  it('matches deny lists case-insensitively and always removes credential-like keys', () => {
+    const props = { Card: 1, CARD: 2, keep: 3, nested: { Password: 'x', accessToken: 't', 'X-Api-Key': 'k', SESSION_COOKIE: 'c', ok: 4 } };
+    expect(filterFields(props, [], ['card'])).toEqual({ keep: 3, nested: { ok: 4 } });
+  });
+
+  it('scrubs personal data out of keys, keeping keys that scrub alike apart', () => {
+    const out = scrub({ 'a@b.io': 1, 'A@b.io': 2, '13800138000': 3 }) as Record<string, number>;
+    const mail = Object.keys(out).filter((k) => k.startsWith('email:')).sort();
+    expect(mail).toHaveLength(2);
+    expect(mail[1]).toBe(`${mail[0]}~1`);
+    expect(Object.keys(out).some((k) => k.includes('@') || k.includes('13800138000'))).toBe(false);
+  });
 });

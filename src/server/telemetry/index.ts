@@ -2,10 +2,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { filterFields } from '../../telemetry/fields';
 import { scrub, scrubString } from '../../telemetry/scrub';
 import { RpcError } from '../errors';
-import { HttpError, readJson, sendHttpError, sendJson } from '../http-util';
+import { HttpError, bearer, clientIp, readJson, sendHttpError, sendJson } from '../http-util';
+import { MAX_JSON_DEPTH, tooDeep } from '../json-depth';
 import type { Logger } from '../logger';
 import type { ConnectionContext } from '../options';
-import { TokenBucket } from '../rate-limit';
+import { KeyedLimiter } from '../rate-limit';
 import { resolveTelemetryOptions, type TelemetryServerOptions } from './options';
 import { firstIssue, telemetryBatch, type TelemetryBatchBody } from './schema';
 import { fileSink, type StoredEvent } from './sink';
@@ -15,9 +16,6 @@ export { fileSink, type FileSinkOptions, type StoredEvent, type TelemetrySink } 
 
 export const TELEMETRY_BATCH_PATH = '/api/telemetry/batch';
 export const TELEMETRY_CONFIG_PATH = '/api/telemetry/config';
-
-/** Keys removed from `props` on ingestion whatever the client did (plus the config's deny list). */
-const SERVER_DENY = ['password', 'token', 'secret', 'authorization', 'cookie'];
 
 const CORS = {
   'access-control-allow-origin': '*',
@@ -37,26 +35,33 @@ export interface TelemetryIngest {
 }
 
 /** Build telemetry ingestion from its options (a bad one throws a TypeError naming `telemetry.<name>`). */
-export function createTelemetryIngest(options: TelemetryServerOptions, deps: { apps?: Set<string>; logger: Logger }): TelemetryIngest {
+export interface TelemetryIngestDeps {
+  apps?: Set<string>;
+  logger: Logger;
+  /** Verifies an `Authorization: Bearer` token of an HTTP upload, to key its per-user limit by the verified user. */
+  verify?: (token: string) => Promise<{ ok: true; claims: { sub: string } } | { ok: false }>;
+  /** The server's `trustProxy` (the telemetry option of the same name also turns it on). */
+  trustProxy?: boolean;
+}
+
+/** Build telemetry ingestion from its options (a bad one throws a TypeError naming `telemetry.<name>`). */
+export function createTelemetryIngest(options: TelemetryServerOptions, deps: TelemetryIngestDeps): TelemetryIngest {
   const o = resolveTelemetryOptions(options);
   const sink = o.sink ?? fileSink({ dir: o.dir, maxFileBytes: o.maxFileBytes, maxFiles: o.maxFiles });
   const schema = telemetryBatch(o.maxEvents);
-  const deny = [...SERVER_DENY, ...(o.config.deny ?? [])];
-  const ipBuckets = new Map<string, TokenBucket>();
-  const userBuckets = new Map<string, TokenBucket>();
+  const deny = o.config.deny ?? [];
+  const trustProxy = o.trustProxy || deps.trustProxy === true;
+  const full = (what: string) => () => deps.logger.warn(`telemetry: ${what} limiter holds 10000 keys; forgetting the least recently used`);
+  const perIp = new KeyedLimiter(o.ipRateLimit, 10_000, full('per-IP'));
+  // Keyed by who verifiably sent the batch (the token's user, else the connection or the address),
+  // never by the userId a client writes into its events: nobody can spend someone else's quota.
+  const perUser = new KeyedLimiter(o.userRateLimit, 10_000, full('per-user'));
 
-  /** ms to wait when `key` is over its limit, else 0 (and a token taken). */
-  const take = (buckets: Map<string, TokenBucket>, key: string, limit: { requests: number; per: number }): number => {
-    let b = buckets.get(key);
-    if (!b) {
-      if (buckets.size >= 10_000) for (const [k, v] of buckets) if (v.isFull()) buckets.delete(k);
-      buckets.set(key, (b = new TokenBucket(limit.requests, limit.per)));
-    }
-    return b.take() ? 0 : Math.max(1, b.retryAfter());
-  };
-
-  /** Validate, check apps and the per-user limit, scrub, write; returns the number accepted. */
-  const ingest = async (raw: unknown, user: string | null, fail: (status: number, code: string, message: string, extra?: { field?: string; retryAfter?: number }) => never) => {
+  /** Validate, check apps and the sender's limit, scrub, write; returns the number accepted. */
+  const ingest = async (raw: unknown, sender: string, fail: (status: number, code: string, message: string, extra?: { field?: string; retryAfter?: number }) => never) => {
+    // zod and the field filters recurse: refuse hostile nesting before either sees it.
+    const deep = tooDeep(raw, MAX_JSON_DEPTH);
+    if (deep !== undefined) fail(400, 'bad_request', `${deep}: nested deeper than ${MAX_JSON_DEPTH} levels`, { field: deep });
     const parsed = schema.safeParse(raw);
     if (!parsed.success) {
       const { field, message } = firstIssue(parsed.error);
@@ -67,11 +72,8 @@ export function createTelemetryIngest(options: TelemetryServerOptions, deps: { a
       const i = body.events.findIndex((e) => !deps.apps!.has(e.app));
       if (i >= 0) fail(403, 'forbidden', `app "${body.events[i]!.app}" is not allowed`, { field: `events.${i}.app` });
     }
-    const users = new Set(body.events.map((e) => user ?? e.userId ?? 's:' + e.sessionId));
-    for (const u of users) {
-      const wait = take(userBuckets, u, o.userRateLimit);
-      if (wait) fail(429, 'rate_limited', 'too many telemetry batches for this user', { retryAfter: wait });
-    }
+    const wait = perUser.take(sender);
+    if (wait) fail(429, 'rate_limited', 'too many telemetry batches for this user', { retryAfter: wait });
     const receivedAt = Date.now();
     const events: StoredEvent[] = body.events.map((e) => ({
       ...e,
@@ -88,9 +90,14 @@ export function createTelemetryIngest(options: TelemetryServerOptions, deps: { a
     throw new HttpError(status, code, message, extra);
   };
 
-  const clientIp = (req: IncomingMessage): string => {
-    const fwd = o.trustProxy ? String(req.headers['x-forwarded-for'] ?? '').split(',')[0]!.trim() : '';
-    return fwd || req.socket.remoteAddress || 'unknown';
+  /** The verified user of an HTTP upload that carries a token, else its address. */
+  const senderOf = async (req: IncomingMessage, ip: string): Promise<string> => {
+    const token = bearer(req);
+    if (token && deps.verify) {
+      const v = await deps.verify(token);
+      if (v.ok) return 'u:' + v.claims.sub;
+    }
+    return 'ip:' + ip;
   };
 
   return {
@@ -109,10 +116,12 @@ export function createTelemetryIngest(options: TelemetryServerOptions, deps: { a
         }
         if (pathname !== TELEMETRY_BATCH_PATH) throw new HttpError(404, 'not_found', `no route for ${method} ${pathname}`);
         if (method !== 'POST') throw new HttpError(405, 'method_not_allowed', 'use POST');
-        const wait = take(ipBuckets, clientIp(req), o.ipRateLimit);
+        const ip = clientIp(req, trustProxy);
+        const wait = perIp.take(ip);
         if (wait) throw new HttpError(429, 'rate_limited', 'too many telemetry requests from this address', { retryAfter: wait });
+        const sender = await senderOf(req, ip);
         // sendBeacon posts text/plain: parse the body as JSON whatever its type.
-        const accepted = await ingest(await readJson(req, o.maxBodyBytes), null, httpFail);
+        const accepted = await ingest(await readJson(req, o.maxBodyBytes), sender, httpFail);
         sendJson(res, 202, { accepted });
       } catch (e) {
         if (!(e instanceof HttpError)) deps.logger.error('telemetry ingestion failed', e);
@@ -121,7 +130,7 @@ export function createTelemetryIngest(options: TelemetryServerOptions, deps: { a
     },
     rpc: o.rpc
       ? async (params, ctx) => ({
-          accepted: await ingest(params, ctx.user, (_s, code, message, extra) => {
+          accepted: await ingest(params, ctx.user !== null ? 'u:' + ctx.user : 'c:' + ctx.client, (_s, code, message, extra) => {
             throw new RpcError(code, message, extra?.retryAfter);
           }),
         })

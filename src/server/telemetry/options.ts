@@ -18,7 +18,11 @@ export interface TelemetryServerOptions {
   maxEvents?: number;
   /** Batch requests per client IP: `requests` per `per` ms. Default `{ requests: 120, per: 60000 }`; over: 429 with Retry-After. */
   ipRateLimit?: { requests?: number; per?: number };
-  /** Batches per user id (the session id for anonymous events): `requests` per `per` ms. Default `{ requests: 60, per: 60000 }`. */
+  /**
+   * Batches per sender: `requests` per `per` ms. Default `{ requests: 60, per: 60000 }`. The sender
+   * is the verified user (a realtime connection's token, or an HTTP upload's `Authorization:
+   * Bearer` token), else the connection or the client IP — never the `userId` written in events.
+   */
   userRateLimit?: { requests?: number; per?: number };
   /** Take the client IP from the first `X-Forwarded-For` entry (behind a proxy you trust). Default `false`. */
   trustProxy?: boolean;
