@@ -12,7 +12,10 @@ export default [
     import: '{ createClient }',
     ignore: ['ws'],
     gzip: true,
-    limit: '6 KiB',
+    // 6 KiB until the hostile-server hardening (validated connect reply, clamped server numbers,
+    // messages only for our own streams, bounded token refresh): +299 B min+gzip, measured from
+    // source the way size-limit bundles it (6207 → 6506 B). Raised to the smallest tenth that fits.
+    limit: '6.4 KiB',
     modifyEsbuildConfig: esm,
   },
   {

@@ -1,4 +1,4 @@
-import { decodeServerFrame, encodeFrame, isOver } from '../protocol/codec';
+import { decodeServerFrame, encodeFrame, isObj, isOver } from '../protocol/codec';
 import {
   DEFAULT_MAX_FRAME_BYTES,
   PROTOCOL_VERSION,
@@ -17,6 +17,7 @@ import { randomId } from '../util/ids';
 import { MAX_DELAY } from '../util/timers';
 import { RealtimeError, fromWire } from './errors';
 import { createHeartbeat } from './heartbeat';
+import { MAX_FRAME_BOUND, PING_BOUND, REFRESH_INTERVAL, RETRY_AFTER_BOUND, clamp } from './limits';
 import { resolveOptions, type ClientOptions } from './options';
 import { createOutbox, type OutboxOp } from './outbox';
 import { createPresence, type OnlineCount } from './presence';
@@ -112,7 +113,19 @@ type WithoutId<F> = F extends unknown ? Omit<F, 'id'> : never;
 const PONG = encodeFrame({ t: 'pong' });
 
 /** Close codes (4100, 4101, 4102) for a refused `connect` reply, so the close-code table decides what follows. */
-const REFUSAL: Record<string, number> = { unauthorized: 4100, forbidden: 4101, bad_request: 4102 };
+// Null prototype: a server's code (`constructor`, `__proto__`) never finds an inherited value.
+const REFUSAL: Record<string, number | undefined> = { __proto__: null, unauthorized: 4100, forbidden: 4101, bad_request: 4102 } as never;
+
+const isStrOrNull = (v: unknown) => v === null || typeof v == 'string';
+/** A `connect` result the client can act on (its numbers are clamped after). */
+const usable = (r: ConnectResult) =>
+  isObj(r) &&
+  typeof r.client == 'string' &&
+  isStrOrNull(r.user) &&
+  isStrOrNull(r.device) &&
+  typeof r.ping == 'number' &&
+  typeof r.maxFrame == 'number' &&
+  isObj(r.streams);
 
 /** Create a client. Validates `options` (a `TypeError` names the bad one); connects on `connect()`. */
 export function createClient(options: ClientOptions): RealtimeClient {
@@ -149,6 +162,8 @@ export function createClient(options: ClientOptions): RealtimeClient {
   let attempt = 0;
   let refusals = 0;
   let notBefore = 0;
+  /** No token refresh for an `expired` before this time. */
+  let refreshAt = 0;
   let retryTimer: unknown;
   /** The current link's timer: the connect timeout until `connect` is accepted, then the stability timer. */
   let linkTimer: unknown;
@@ -267,13 +282,16 @@ export function createClient(options: ClientOptions): RealtimeClient {
       onOpen() {
         if (l.dead) return;
         const streams = subs.personal();
+        // Refused, or an answer the client cannot use: this attempt ends, reported once.
+        const refused = (e: RealtimeError) => {
+          report(e);
+          drop(l, { code: REFUSAL[e.code] ?? 1011, reason: e.message, retryAfter: e.retryAfter });
+        };
         call(
           { t: 'connect', v: PROTOCOL_VERSION, app: o.app, token: tk, device: o.deviceId, streams },
-          (r: ConnectResult) => !l.dead && onConnected(r, streams),
-          (e) => {
-            report(e);
-            drop(l, { code: REFUSAL[e.code] ?? 1011, reason: e.message, retryAfter: e.retryAfter });
-          },
+          (r: ConnectResult) =>
+            !l.dead && (usable(r) ? onConnected(r, streams) : refused(new RealtimeError('bad_frame', 'bad connect reply'))),
+          refused,
         );
       },
       onMessage: (data) => !l.dead && onFrame(l, data),
@@ -285,20 +303,28 @@ export function createClient(options: ClientOptions): RealtimeClient {
 
   const onConnected = (r: ConnectResult, sent: Record<string, StreamPosition> = {}) => {
     timers.clearTimeout(linkTimer);
-    refusals = 0;
-    if (r.maxFrame > 0) maxFrame = r.maxFrame;
-    if (o.heartbeat !== false && r.ping > 0) heartbeat.start(r.ping + o.heartbeat);
-    try {
-      for (const s in r.streams) subs.recover(s, r.streams[s]!, sent[s]);
-    } catch (error) {
-      fail('bad_frame', 'bad connect result', error);
+    maxFrame = clamp(r.maxFrame, MAX_FRAME_BOUND);
+    if (o.heartbeat !== false) heartbeat.start(clamp(r.ping, PING_BOUND) + o.heartbeat);
+    // Only this connection's own personal streams, looked up by name: the size of `streams` does not matter.
+    const granted = subs.granted;
+    granted.clear();
+    for (const s of [r.user && 'user:' + r.user, r.device && 'device:' + r.device]) {
+      const res = s && r.streams[s];
+      if (!res) continue;
+      granted.add(s);
+      try {
+        subs.recover(s, res, sent[s]);
+      } catch (error) {
+        fail('bad_frame', 'bad connect result', error);
+      }
     }
     // Owed to the new link, in this order: subscriptions, watches, then the outbox.
     for (const topic of subs.topics()) sendSub(topic);
     for (const topic of presence.topics()) sendWatch(topic);
     for (const op of outbox.unsent()) sendOp(op);
     ready = true;
-    if (reconnect) linkTimer = timers.setTimeout(() => (attempt = 0), reconnect.stableAfter);
+    // Refusals in a row also count until the link proved stable: accept-then-4100 cannot loop at once.
+    if (reconnect) linkTimer = timers.setTimeout(() => (attempt = refusals = 0), reconnect.stableAfter);
     setState('connected');
     emitter.emit('connected', { client: r.client, user: r.user, device: r.device, reconnected: everConnected });
     everConnected = true;
@@ -307,7 +333,11 @@ export function createClient(options: ClientOptions): RealtimeClient {
   const onFrame = (l: Link, data: string | ArrayBuffer) => {
     heartbeat.beat();
     const d = decodeServerFrame(data, o.maxInboundFrame);
-    if (!d.ok) return report(fromWire(d.error));
+    if (!d.ok) {
+      // A malformed reply still ends the request it names (a connect attempt ends at once); anything else is reported.
+      const raw = d.raw;
+      return void ((raw?.t == 'reply' && requests.settle({ t: 'reply', id: raw.id as number, error: d.error })) || report(fromWire(d.error)));
+    }
     const f = d.frame;
     try {
       switch (f.t) {
@@ -334,6 +364,8 @@ export function createClient(options: ClientOptions): RealtimeClient {
 
   /** The token expired on a live link: send a fresh one, keeping the link and its subscriptions. */
   const refresh = async () => {
+    if (timers.now() < refreshAt) return;
+    refreshAt = timers.now() + REFRESH_INTERVAL;
     try {
       if (!tokenFn) return fail('token_expired', 'token refresh failed');
       call({ t: 'refresh', token: (await getToken())! }, noop, (e) => fail('token_expired', e.message, e));
@@ -368,7 +400,7 @@ export function createClient(options: ClientOptions): RealtimeClient {
       disconnected(code, reason, false);
       return finish(exhausted ? 'reconnect attempts exhausted' : reason || `closed with ${code}`);
     }
-    const wait = end.retryAfter ?? 0;
+    const wait = clamp(end.retryAfter, RETRY_AFTER_BOUND);
     const delay = refusals ? 0 : Math.min(MAX_DELAY, Math.max(wait, backoffDelay(++attempt, reconnect, o.random)));
     notBefore = timers.now() + wait;
     disconnected(code, reason, true, delay);

@@ -1,4 +1,5 @@
 import type { ErrorCode, WireError } from '../protocol/frames';
+import { RETRY_AFTER_BOUND, clamp } from './limits';
 
 /**
  * Every error the client reports or rejects with. `code` is stable (the table in
@@ -19,5 +20,6 @@ export class RealtimeError extends Error {
   }
 }
 
-/** The client-side error for a wire error (reply or `error` frame). */
-export const fromWire = (e: WireError): RealtimeError => new RealtimeError(e.code, e.message, undefined, e.retryAfter);
+/** The client-side error for a wire error (reply or `error` frame); `retryAfter` clamped to {@link RETRY_AFTER_BOUND}. */
+export const fromWire = (e: WireError): RealtimeError =>
+  new RealtimeError(e.code, e.message, undefined, e.retryAfter === undefined ? e.retryAfter : clamp(e.retryAfter, RETRY_AFTER_BOUND));

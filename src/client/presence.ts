@@ -1,3 +1,5 @@
+import { isInt } from '../protocol/codec';
+
 /** Online count of a topic: distinct users and connections subscribed to it. */
 export interface OnlineCount {
   users: number;
@@ -16,7 +18,7 @@ export interface PresenceHooks {
 export interface Presence {
   /** Add a handler; it gets the last known count at once (synchronously) and each update. */
   add(topic: string, fn: (count: OnlineCount) => void): () => void;
-  /** A `watch` reply or a `count` frame. */
+  /** A `watch` reply or a `count` frame; throws on counts that are not non-negative integers. */
   update(topic: string, count: OnlineCount): void;
   /** The server refused the watch: forget the topic (its handlers stay silent). */
   refuse(topic: string): void;
@@ -47,7 +49,9 @@ export function createPresence(hooks: PresenceHooks): Presence {
     },
     update(topic, count) {
       const w = watched.get(topic);
+      // Counts for topics not watched are dropped; malformed ones throw (reported as `bad_frame`).
       if (!w) return;
+      if (!isInt(count.users) || !isInt(count.connections)) throw count;
       w.last = { users: count.users, connections: count.connections };
       for (const fn of w) hooks.guard(fn, w.last);
     },

@@ -15,8 +15,8 @@ export interface Pending {
 export interface Requests {
   /** Register `pending` and return the id to send it with. `timeout` in ms (at most `MAX_DELAY`); `0`: none. */
   add(pending: Pending, timeout: number): number;
-  /** Route a reply to its request; unknown ids (already timed out or forgotten) are ignored. */
-  settle(reply: ReplyFrame): void;
+  /** Route a reply to its request; unknown ids (never sent, timed out or forgotten) are ignored: `false`. */
+  settle(reply: ReplyFrame): boolean;
   /** Forget every pending request, in send order, handing each to `each`. */
   drain(each: (pending: Pending) => void): void;
 }
@@ -40,11 +40,12 @@ export function createRequests(timers: Timers): Requests {
     },
     settle(reply) {
       const p = pending.get(reply.id);
-      if (!p) return;
+      if (!p) return false;
       pending.delete(reply.id);
       timers.clearTimeout(p.timer);
       if (reply.error) p.fail(fromWire(reply.error));
       else p.ok(reply.result);
+      return true;
     },
     drain(each) {
       const all = [...pending.values()];

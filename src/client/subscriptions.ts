@@ -1,3 +1,4 @@
+import { isInt, isPosition, isPublication } from '../protocol/codec';
 import type { Publication, StreamPosition, SubscribeResult } from '../protocol/frames';
 import type { RealtimeError } from './errors';
 
@@ -81,13 +82,21 @@ export interface Subscriptions {
    * positions restored from storage (a topic's is dropped when its last handler leaves).
    */
   readonly positions: Map<string, StreamPosition>;
+  /**
+   * This connection's own personal streams: those the last `connect` result named for its `user`
+   * and `device`. With the subscribed topics, the only streams whose messages are delivered.
+   */
+  readonly granted: Set<string>;
   /** Positions of the personal streams (`user:…`, `device:…`), for `connect.streams`. */
   personal(): Record<string, StreamPosition> | undefined;
   /** Apply a `sub` reply (or a personal stream of the `connect` reply): replay, then report. */
   recover(stream: string, result: SubscribeResult, since: StreamPosition | undefined): void;
   /** The server refused `topic`: its handlers get the error and the subscription ends. */
   refuse(topic: string, error: RealtimeError): void;
-  /** Deliver one live message. */
+  /**
+   * Deliver one live message, to the streams of it that are ours (its `topic`, the `also` ones)
+   * and new there (offset past the last one delivered); a message with none is dropped.
+   */
   deliver(m: Publication): void;
 }
 
@@ -99,6 +108,8 @@ const isPersonal = (stream: string) => /^(user|device):/.test(stream);
 export function createSubscriptions(hooks: SubscriptionHooks): Subscriptions {
   const topics = new Map<string, Topic>();
   const positions = new Map<string, StreamPosition>();
+  const granted = new Set<string>();
+  const ours = (stream: string) => topics.has(stream) || granted.has(stream);
   // Recent ids, bounded: a Set iterates in insertion order, so its first id is the oldest.
   const recent = new Set<string>();
   const seen = (id: string) => {
@@ -124,37 +135,45 @@ export function createSubscriptions(hooks: SubscriptionHooks): Subscriptions {
   };
 
   /**
-   * The hot path, once per message. Offsets de-duplicate within a stream; ids are only remembered
-   * and checked for messages that can arrive twice: those on several streams (`also`) and replays.
+   * The hot path, once per message. Only our streams count: subscribed topics and granted personal
+   * streams. Offsets de-duplicate within a stream (the primary one and each `also` one); ids are
+   * only remembered and checked for messages that can arrive twice: those on several streams
+   * (`also`) and replays.
    */
   const deliver = (m: Publication, replayed?: boolean) => {
     const stream = m.topic;
+    let fresh = ours(stream);
     const pos = positions.get(stream);
-    if (pos) {
-      if (pos.epoch === m.epoch) {
-        if (m.offset <= pos.offset) return; // already delivered
-        if (m.offset > pos.offset + 1) gap(stream, 'offset_jump');
-      } else {
-        pos.epoch = m.epoch;
-        gap(stream, 'epoch_changed');
-      }
+    if (!fresh) {
+      // not ours: only its `also` streams may be
+    } else if (!pos) positions.set(stream, { epoch: m.epoch, offset: m.offset });
+    else if (pos.epoch !== m.epoch) {
+      pos.epoch = m.epoch;
       pos.offset = m.offset;
-    } else if (topics.has(stream) || isPersonal(stream)) {
-      positions.set(stream, { epoch: m.epoch, offset: m.offset });
+      gap(stream, 'epoch_changed');
+    } else if (m.offset <= pos.offset) fresh = false; // already delivered
+    else {
+      if (m.offset > pos.offset + 1) gap(stream, 'offset_jump');
+      pos.offset = m.offset;
     }
     const also = m.also;
-    if (also) {
-      for (const s in also) {
-        const p = positions.get(s);
-        const offset = also[s]!;
-        if (p && offset > p.offset) p.offset = offset;
+    const more: string[] = [];
+    for (const s in also) {
+      const offset = also[s];
+      if (s == stream || !ours(s) || !isInt(offset)) continue;
+      const p = positions.get(s);
+      if (p) {
+        if (offset <= p.offset) continue; // already delivered there
+        p.offset = offset;
       }
+      more.push(s);
     }
-    dispatch(stream, m);
+    if (!fresh && !more.length) return; // nothing of ours, or nothing new
+    if (fresh) dispatch(stream, m);
     // Already delivered on another stream (a recovery replays it once per stream): only this
     // stream's handlers had not had it.
     if ((also || replayed) && seen(m.id)) return;
-    if (also) for (const s in also) dispatch(s, m);
+    for (const s of more) dispatch(s, m);
     hooks.emit('message', m);
   };
 
@@ -185,6 +204,7 @@ export function createSubscriptions(hooks: SubscriptionHooks): Subscriptions {
     },
     topics: () => topics.keys(),
     positions,
+    granted,
     personal() {
       let out: Record<string, StreamPosition> | undefined;
       // The live position objects: `connect` is encoded at once, before anything can move them.
@@ -193,14 +213,23 @@ export function createSubscriptions(hooks: SubscriptionHooks): Subscriptions {
     },
     recover(stream, r, since) {
       const t = topics.get(stream);
-      if (!t && !isPersonal(stream)) return; // unsubscribed while the reply was on its way
+      if (!t && !granted.has(stream)) return; // unsubscribed while the reply was on its way
+      // Malformed: throws, reported by the client as `bad_frame`.
+      if (!isPosition(r)) throw r;
       let pos = positions.get(stream);
       if (!pos || pos.epoch !== r.epoch) {
         positions.set(stream, (pos = { epoch: r.epoch, offset: since && since.epoch === r.epoch ? since.offset : 0 }));
       }
-      if (Array.isArray(r.pubs)) for (const m of r.pubs) deliver(m, true);
+      // Only well-formed messages of this stream are replayed; anything else is a gap.
+      let recovered = r.recovered !== false;
+      if (Array.isArray(r.pubs)) {
+        for (const m of r.pubs) {
+          if (isPublication(m) && m.topic == stream) deliver(m, true);
+          else recovered = false;
+        }
+      }
       if (pos.offset < r.offset) pos.offset = r.offset;
-      const info: SubscribedInfo = { topic: stream, recovered: r.recovered !== false };
+      const info: SubscribedInfo = { topic: stream, recovered };
       if (t) {
         t.recovered = info.recovered;
         for (const e of t) hooks.guard(e.opts?.onSubscribed, info);

@@ -1,7 +1,11 @@
-import type { ErrorCode, ClientFrame, ServerFrame, WireError } from './frames';
+import type { ErrorCode, ClientFrame, Publication, ServerFrame, WireError } from './frames';
 
-/** Result of decoding one inbound frame: the frame, or the documented error explaining the drop. */
-export type Decoded<F> = { ok: true; frame: F } | { ok: false; error: WireError };
+/**
+ * Result of decoding one inbound frame: the frame, or the documented error explaining the drop.
+ * A frame that parsed but failed its type's check comes with it as `raw` (unvalidated), so the
+ * receiver can still tell which request a malformed `reply` answers.
+ */
+export type Decoded<F> = { ok: true; frame: F } | { ok: false; error: WireError; raw?: Record<string, unknown> };
 
 /** Encode a frame for the wire. */
 export function encodeFrame(frame: ClientFrame | ServerFrame): string {
@@ -19,8 +23,9 @@ export const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== nu
 const isStr = (v: unknown): v is string => typeof v === 'string';
 const isNonEmptyStr = (v: unknown): v is string => isStr(v) && v.length > 0;
 // `Number.isSafeInteger` is false for anything not a number.
-const isInt = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
-const isPosition = (v: unknown): boolean => isObj(v) && isStr(v.epoch) && isInt(v.offset);
+export const isInt = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+/** An `{epoch, offset}` position (also the head of a `sub` result). */
+export const isPosition = (v: unknown): boolean => isObj(v) && isStr(v.epoch) && isInt(v.offset);
 
 /**
  * Parse a raw frame into an object with a string `t`, enforcing the size bound before parsing.
@@ -102,20 +107,27 @@ const clientChecks: Checks = {
   pong: none,
 };
 
+/** A publication (a `msg` frame, or one replayed in a `sub`/`connect` result). */
+const pubCheck: Check = (f) =>
+  must(isNonEmptyStr(f.topic), 'topic', NES) ??
+  must(isStr(f.id), 'id', STR) ??
+  must(isInt(f.offset), 'offset', NNI) ??
+  must(isStr(f.epoch), 'epoch', STR) ??
+  must(isInt(f.ts), 'ts', NNI) ??
+  must(f.also === undefined || isObj(f.also), 'also', OBJ);
+
+/** Whether `v` is a well-formed publication (`also` offsets are checked where they are used). */
+export const isPublication = (v: unknown): v is Publication => isObj(v) && !pubCheck(v);
+
 // Server frames are only read by the client: terse descriptions keep its bundle small.
 const serverChecks: Checks = {
   __proto__: null,
   reply: (f) => must(isInt(f.id), 'id', NNI) ?? must(f.error === undefined || isError(f.error), 'error', ERR),
-  msg: (f) =>
-    must(isNonEmptyStr(f.topic), 'topic', NES) ??
-    must(isStr(f.id), 'id', STR) ??
-    must(isInt(f.offset), 'offset', NNI) ??
-    must(isStr(f.epoch), 'epoch', STR) ??
-    must(isInt(f.ts), 'ts', NNI) ??
-    must(f.also === undefined || isObj(f.also), 'also', OBJ),
+  msg: pubCheck,
   count: (f) => must(isNonEmptyStr(f.topic), 'topic', NES) ?? must(isInt(f.users), 'users', NNI) ?? must(isInt(f.connections), 'connections', NNI),
   error: (f) => must(isError(f.error), 'error', ERR),
-  close: (f) => must(isInt(f.code), 'code', NNI) ?? must(typeof f.reconnect === 'boolean', 'reconnect', 'a boolean'),
+  close: (f) =>
+    must(isInt(f.code), 'code', NNI) ?? must(isStr(f.reason), 'reason', STR) ?? must(typeof f.reconnect === 'boolean', 'reconnect', 'a boolean'),
   expired: (f) => must(isInt(f.grace), 'grace', NNI),
   ping: none,
   pong: none,
@@ -129,7 +141,7 @@ function decodeWith<F>(checks: Checks, raw: unknown, maxBytes: number): Decoded<
   if (!check) return fail('unknown_type', `unknown frame type "${(frame.t as string).slice(0, 32)}"`);
   const problem = check(frame);
   // The same {ok, frame} when valid: no second allocation per frame.
-  return problem ? fail('bad_frame', `${frame.t}: ${problem}`) : (parsed as Decoded<F>);
+  return problem ? { ...fail('bad_frame', `${frame.t}: ${problem}`), raw: frame } : (parsed as Decoded<F>);
 }
 
 /** Decode and validate a frame sent by a client (used by the server). */

@@ -41,7 +41,13 @@ describe('decodeServerFrame', () => {
 
   it('refuses missing or mistyped fields as bad_frame naming the field', () => {
     const d = server({ t: 'msg', topic: 'a', id: 'm', epoch: 'e', ts: 1 });
-    expect(d).toEqual({ ok: false, error: { code: 'bad_frame', message: 'msg: "offset" must be a non-negative integer' } });
+    // The parsed frame comes along (unvalidated), so a malformed reply can still end its request.
+    expect(d).toEqual({
+      ok: false,
+      error: { code: 'bad_frame', message: 'msg: "offset" must be a non-negative integer' },
+      raw: { t: 'msg', topic: 'a', id: 'm', epoch: 'e', ts: 1 },
+    });
+    expect(code(server({ t: 'close', code: 4000, reason: 5, reconnect: true }))).toBe('bad_frame');
     expect(code(server({ t: 'reply', id: -1 }))).toBe('bad_frame');
     expect(code(server({ t: 'reply', id: 1, error: 'x' }))).toBe('bad_frame');
     expect(code(server({ t: 'close', code: 4000 }))).toBe('bad_frame');
