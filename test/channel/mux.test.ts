@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createClient, type Publication } from 'sdk-realtime';
 import { multiplexTransport } from '../../src/channel/index';
+import { tokenSubject } from '../../src/channel/mux';
 import { cleanup, notify, onCleanup, signToken, sleep, startServer, waitFor, waitForState } from '../support/harness';
 
 afterEach(cleanup);
@@ -108,8 +109,8 @@ describe('multiplexTransport', () => {
     expect(server.stats().connections).toBe(1);
   });
 
-  it('refuses a client of another app on a shared connection', async () => {
-    const server = await startServer();
+  it('gives a client of another app a connection of its own', async () => {
+    const server = await startServer({ tokens: { anyApp: true } } as never);
     const mux = multiplexTransport();
     const a = createClient({ url: server.url, app: 'shop', token: await signToken('u1'), transport: mux });
     onCleanup(() => a.close());
@@ -117,10 +118,88 @@ describe('multiplexTransport', () => {
     await waitForState(a, 'connected');
     const b = createClient({ url: server.url, app: 'other', token: await signToken('u1'), transport: mux });
     onCleanup(() => b.close());
-    b.on('error', () => {});
     b.connect();
-    await waitForState(b, 'closed');
-    expect(b.getSnapshot().reason).toMatch(/one app and device/);
+    await waitForState(b, 'connected');
+    expect(server.stats().connections).toBe(2);
     expect(a.state).toBe('connected');
+  });
+});
+
+describe('multiplexTransport: sharing only within one identity', () => {
+  it("a client signed in as another user gets its own connection, never the first user's identity or messages", async () => {
+    const server = await startServer();
+    const mux = multiplexTransport();
+    const make = (token: string | (() => Promise<string>)) => {
+      const c = createClient({ url: server.url, app: 'shop', token, transport: mux });
+      onCleanup(() => c.close());
+      return c;
+    };
+    const alice = make(await signToken('alice'));
+    const bob = make(() => signToken('bob')); // a token function: the multiplexer reads the token it returns
+    const who: Record<string, string | null> = {};
+    alice.on('connected', (i) => (who.alice = i.user));
+    bob.on('connected', (i) => (who.bob = i.user));
+    const got: Record<string, unknown[]> = { alice: [], bob: [] };
+    alice.on('message', (m) => got.alice!.push(m.data));
+    bob.on('message', (m) => got.bob!.push(m.data));
+    alice.connect();
+    await waitForState(alice, 'connected');
+    bob.connect();
+    await waitForState(bob, 'connected');
+    expect(who).toEqual({ alice: 'alice', bob: 'bob' });
+    expect(server.stats().connections).toBe(2);
+
+    await notify(server, { appId: 'shop', users: ['alice'], data: 'for alice' });
+    await notify(server, { appId: 'shop', users: ['bob'], data: 'for bob' });
+    await waitFor(() => got.alice!.length === 1 && got.bob!.length === 1, 'personal messages');
+    await sleep(50);
+    expect(got).toEqual({ alice: ['for alice'], bob: ['for bob'] });
+
+    // A second tab of alice (another token for the same subject) shares alice's connection.
+    const alice2 = make(await signToken('alice', { expiresInSeconds: 7200 }));
+    alice2.on('connected', (i) => (who.alice2 = i.user));
+    alice2.connect();
+    await waitForState(alice2, 'connected');
+    expect(who.alice2).toBe('alice');
+    expect(server.stats().connections).toBe(2);
+
+    bob.close();
+    await waitFor(() => server.stats().connections === 1, "bob's connection closed with its last client");
+  });
+
+  it('an anonymous client does not share a signed-in connection', async () => {
+    const server = await startServer({ allowAnonymous: true } as never);
+    const mux = multiplexTransport();
+    const signed = createClient({ url: server.url, app: 'shop', token: await signToken('u1'), transport: mux });
+    onCleanup(() => signed.close());
+    signed.connect();
+    await waitForState(signed, 'connected');
+    const anon = createClient({ url: server.url, app: 'shop', transport: mux });
+    onCleanup(() => anon.close());
+    let user: string | null | undefined;
+    anon.on('connected', (i) => (user = i.user));
+    anon.on('error', () => {});
+    anon.connect();
+    await waitFor(() => user !== undefined || anon.state === 'closed' || server.stats().connections === 2, 'anonymous connect');
+    expect(user ?? null).toBe(null);
+    expect(server.stats().connections).toBe(2);
+  });
+});
+
+describe('tokenSubject', () => {
+  const jwt = (payload: unknown) =>
+    `h.${Buffer.from(JSON.stringify(payload)).toString('base64url')}.sig`;
+
+  it('reads the unverified sub of a JWT payload (base64url, no padding, any characters)', () => {
+    expect(tokenSubject(jwt({ sub: 'u1' }))).toBe('sub:u1');
+    expect(tokenSubject(jwt({ sub: 'ü?>~', x: '>>>???' }))).toBe(tokenSubject(jwt({ sub: 'ü?>~', y: 1 })));
+    expect(tokenSubject(jwt({ sub: 'a' }))).not.toBe(tokenSubject(jwt({ sub: 'b' })));
+  });
+
+  it('shares an unreadable token only with itself, and no token is anonymous', () => {
+    expect(tokenSubject('opaque')).toBe('token:opaque');
+    expect(tokenSubject(jwt({ sub: 5 }))).toBe(`token:${jwt({ sub: 5 })}`);
+    expect(tokenSubject('a.!!!.c')).toBe('token:a.!!!.c');
+    expect(tokenSubject(undefined)).toBe(null);
   });
 });
