@@ -20,14 +20,20 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
     'content-type': 'application/json; charset=utf-8',
     'content-length': String(Buffer.byteLength(text)),
     'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
     ...headers,
   });
   res.end(text);
 }
 
-/** Answer an {@link HttpError} (with `Retry-After` in seconds when it carries `retryAfter` ms). */
+/**
+ * Answer an {@link HttpError} (with `Retry-After` in seconds when it carries `retryAfter` ms). When
+ * the request body has not fully arrived (refused before reading it: 401, 413, 429), the answer
+ * closes the connection, so the server never goes on reading a body it has refused.
+ */
 export function sendHttpError(res: ServerResponse, e: HttpError): void {
   const headers: Record<string, string> = {};
+  if ((res.req as IncomingMessage | undefined)?.complete === false) headers.connection = 'close';
   if (e.extra.retryAfter !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(e.extra.retryAfter / 1000)));
   const error: Record<string, unknown> = { code: e.code, message: e.message };
   if (e.extra.field !== undefined) error.field = e.extra.field;
@@ -60,6 +66,18 @@ export async function readJson(req: IncomingMessage, max: number): Promise<unkno
   const deep = tooDeep(value, MAX_JSON_DEPTH);
   if (deep !== undefined) throw new HttpError(400, 'bad_request', `${deep}: nested deeper than ${MAX_JSON_DEPTH} levels`, { field: deep });
   return value;
+}
+
+/** Errors of a client that went away mid-request: not the server's problem, nor an error to log. */
+export function isAbort(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return (
+    code === 'ECONNRESET' ||
+    code === 'ECONNABORTED' ||
+    code === 'EPIPE' ||
+    code === 'ERR_STREAM_PREMATURE_CLOSE' ||
+    (e as Error | null)?.message === 'aborted'
+  );
 }
 
 /** The token of an `Authorization: Bearer <token>` header, or undefined. */

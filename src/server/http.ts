@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { clientBundlePath, demoHtml } from './demo';
-import { HttpError, sendHttpError, sendJson } from './http-util';
+import { HttpError, isAbort, sendHttpError, sendJson } from './http-util';
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
 import { sendFile, serveStatic } from './static';
@@ -29,11 +29,15 @@ const CORS_HEADERS = {
   'access-control-max-age': '600',
 };
 
-/** The path of a request target, or `undefined` when it is not a valid one (`http://[::1`, `*`). */
+/**
+ * The path of a request target, or `undefined` when it is not a valid one (`http://[::1`, `*`).
+ * Appended to a base rather than resolved against it: `new URL('//evil/metrics', base)` would read
+ * `evil` as a host and route `/metrics`, past a proxy rule that guards `/metrics`.
+ */
 function pathOf(target: string | undefined): string | undefined {
   if (!target || target[0] !== '/') return undefined;
   try {
-    return new URL(target, 'http://localhost').pathname;
+    return new URL('http://localhost' + target).pathname;
   } catch {
     return undefined;
   }
@@ -42,11 +46,11 @@ function pathOf(target: string | undefined): string | undefined {
 /** The path only: query strings carry tokens and keys that must never reach a log. */
 const loggable = (target: string | undefined): string => (target ?? '/').split('?')[0]!.slice(0, 200);
 
-/** Errors of a client that went away mid-request: not the server's problem. */
-const isAbort = (e: unknown): boolean => {
-  const code = (e as { code?: unknown } | null)?.code;
-  return code === 'ECONNRESET' || code === 'ECONNABORTED' || code === 'EPIPE' || code === 'ERR_STREAM_PREMATURE_CLOSE' || (e as Error)?.message === 'aborted';
-};
+/** 405 naming the allowed methods (`Allow` header, RFC 9110). */
+function onlyPost(res: ServerResponse): never {
+  res.setHeader('allow', 'POST');
+  throw new HttpError(405, 'method_not_allowed', 'use POST');
+}
 
 /** The HTTP side of the server: /notify, /healthz, /metrics, /dev/token, the demo and static files. */
 export function createRouter(deps: RouterDeps): (req: IncomingMessage, res: ServerResponse) => void {
@@ -55,7 +59,9 @@ export function createRouter(deps: RouterDeps): (req: IncomingMessage, res: Serv
     if (pathname === undefined) throw new HttpError(400, 'bad_request', 'invalid request target');
     const method = req.method ?? 'GET';
 
-    if (CORS_PATHS.has(pathname) && deps.corsOrigins !== undefined) {
+    // `/dev/token` exists only in dev mode; outside it, not even its preflight is answered.
+    const corsPath = pathname === '/dev/token' ? deps.devToken !== undefined : CORS_PATHS.has(pathname);
+    if (corsPath && deps.corsOrigins !== undefined) {
       const origin = req.headers.origin;
       const allowed = deps.corsOrigins === '*' ? '*' : origin && deps.corsOrigins.includes(origin) ? origin : undefined;
       if (deps.corsOrigins !== '*') res.setHeader('vary', 'Origin');
@@ -70,11 +76,11 @@ export function createRouter(deps: RouterDeps): (req: IncomingMessage, res: Serv
     }
     if (deps.telemetry && pathname.startsWith('/api/telemetry/')) return deps.telemetry(req, res);
     if (pathname === '/notify') {
-      if (method !== 'POST') throw new HttpError(405, 'method_not_allowed', 'use POST');
+      if (method !== 'POST') onlyPost(res);
       return deps.notify(req, res);
     }
     if (pathname === '/dev/token' && deps.devToken) {
-      if (method !== 'POST') throw new HttpError(405, 'method_not_allowed', 'use POST');
+      if (method !== 'POST') onlyPost(res);
       return deps.devToken(req, res);
     }
     const isGet = method === 'GET' || method === 'HEAD';
@@ -96,7 +102,7 @@ export function createRouter(deps: RouterDeps): (req: IncomingMessage, res: Serv
       throw new HttpError(404, 'not_found', 'client bundle not found: run `npm run build`');
     }
     if (isGet && deps.staticDir && (await serveStatic(deps.staticDir, req, res, pathname))) return;
-    throw new HttpError(404, 'not_found', `no route for ${method} ${pathname}`);
+    throw new HttpError(404, 'not_found', `no route for ${method} ${pathname.slice(0, 200)}`);
   };
 
   return (req, res) => {

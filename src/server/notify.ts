@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Metrics } from './metrics';
 import { PayloadTooLargeError, type PublishReceipt, type PublishTarget } from './publish';
 import { KeyedLimiter } from './rate-limit';
-import { HttpError, bearer, clientIp, readJson, sendHttpError, sendJson } from './http-util';
+import { HttpError, bearer, clientIp, isAbort, readJson, sendHttpError, sendJson } from './http-util';
 
 /** Most ids one `/notify` may list per target kind. */
 export const MAX_TARGETS = 1000;
@@ -105,6 +105,8 @@ export function createNotifyHandler(deps: NotifyDeps): (req: IncomingMessage, re
       deps.metrics.notify(status);
       sendJson(res, status, body);
     } catch (e) {
+      // A caller that went away mid-body is nobody's error: nothing to answer, no 500 to count.
+      if (isAbort(e)) throw e;
       const error = e instanceof HttpError ? e : new HttpError(500, 'internal', 'internal server error');
       deps.metrics.notify(error.status);
       sendHttpError(res, error);

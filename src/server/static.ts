@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { extname, join, resolve, sep } from 'node:path';
+import { extname, join, relative, resolve, sep } from 'node:path';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -33,7 +33,12 @@ export async function sendFile(req: IncomingMessage, res: ServerResponse, file: 
   } catch {
     return false;
   }
-  res.writeHead(200, { 'content-type': contentType(file), 'content-length': String(size), 'cache-control': 'no-cache' });
+  res.writeHead(200, {
+    'content-type': contentType(file),
+    'content-length': String(size),
+    'cache-control': 'no-cache',
+    'x-content-type-options': 'nosniff',
+  });
   if (req.method === 'HEAD') res.end();
   else createReadStream(file).on('error', () => res.destroy()).pipe(res);
   return true;
@@ -65,8 +70,9 @@ export async function serveStatic(root: string, req: IncomingMessage, res: Serve
   if (rel.endsWith('/')) file = join(file, 'index.html');
   for (const candidate of [file, join(file, 'index.html')]) {
     const real = await realpath(candidate).catch(() => undefined);
-    // A symbolic link inside the root must not lead out of it.
+    // A symbolic link inside the root must not lead out of it, nor to a dotfile inside it.
     if (real === undefined || (real !== base && !real.startsWith(base + sep))) continue;
+    if (relative(base, real).split(sep).some((segment) => segment.startsWith('.'))) continue;
     if (await sendFile(req, res, real)) return true;
   }
   return false;

@@ -125,11 +125,12 @@ describe('static files', () => {
     writeFileSync(join(root, 'assets', 'app.js'), 'ok');
     writeFileSync(join(outside, 'passwd'), 'secret');
     symlinkSync(join(outside, 'passwd'), join(root, 'assets', 'link.txt'));
+    symlinkSync(join(root, '.env'), join(root, 'assets', 'env.txt'));
     const server = await startServer({ serveStatic: root });
     const get = async (path: string) => (await rawHttp(server.port, `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`)).text;
     expect(await get('/')).toMatch(/^HTTP\/1\.1 200[^]*home$/);
     expect(await get('/assets/app.js')).toMatch(/^HTTP\/1\.1 200/);
-    for (const path of ['/.env', '/.git/config', '/%2eenv', '/%2Egit/config', '/assets/..%2f.env', '/assets/%2e%2e/.env', '/assets/link.txt', '/assets%5c..%5c.env']) {
+    for (const path of ['/.env', '/.git/config', '/%2eenv', '/%2Egit/config', '/assets/..%2f.env', '/assets/%2e%2e/.env', '/assets/link.txt', '/assets/env.txt', '/assets%5c..%5c.env']) {
       const answer = await get(path);
       expect(answer, path).toMatch(/^HTTP\/1\.1 404/);
       expect(answer, path).not.toContain('SECRET');
@@ -160,5 +161,135 @@ describe('CORS', () => {
     const other = await preflight(server.httpUrl, 'https://evil.example');
     expect(other.status).toBe(403);
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
+  });
+});
+
+describe('hostile HTTP input', () => {
+  const raw = (port: number, text: string, ms?: number) => rawHttp(port, text, ms);
+
+  it('bounds nesting in every JSON body, /dev/token included', async () => {
+    const server = await startServer({ dev: true });
+    const deep = '{"a":'.repeat(20_000) + '1' + '}'.repeat(20_000);
+    const res = await fetch(`${server.httpUrl}/dev/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: `{"app":"shop","user":"u","x":${deep}}` });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { field: string } }).error.field).toMatch(/^x\.a\.a/);
+  });
+
+  it('closes the connection instead of reading the rest of a body it refused', async () => {
+    const server = await startServer();
+    const started = Date.now();
+    const { text, closed } = await raw(
+      server.port,
+      'POST /notify HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer wrong\r\nContent-Length: 1000000\r\n\r\n{"appId":',
+      2000,
+    );
+    expect(text).toMatch(/^HTTP\/1\.1 401/);
+    expect(text.toLowerCase()).toContain('connection: close');
+    expect(closed).toBe(true);
+    expect(Date.now() - started).toBeLessThan(1500);
+    // Same for a chunked body bigger than maxBodyBytes.
+    const small = await startServer({ maxBodyBytes: 100 });
+    const chunk = 'x'.repeat(200);
+    const big = await raw(
+      small.port,
+      `POST /notify HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${API_KEY}\r\nTransfer-Encoding: chunked\r\n\r\n${chunk.length.toString(16)}\r\n${chunk}\r\n`,
+      2000,
+    );
+    expect(big.text).toMatch(/^HTTP\/1\.1 413/);
+    expect(big.closed).toBe(true);
+  });
+
+  it('does not count a client that went away as a 500, nor log it as an error', async () => {
+    const { lines, logger } = recordingLogger();
+    const server = await startServer({ logger });
+    await raw(server.port, `POST /notify HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${API_KEY}\r\nContent-Length: 100\r\n\r\n{"a"`, 200);
+    await sleep(100);
+    const metrics = await (await fetch(`${server.httpUrl}/metrics`)).text();
+    expect(metrics).not.toMatch(/status="500"/);
+    expect(lines.filter((l) => l.level === 'error')).toEqual([]);
+  });
+
+  it('refuses huge headers and very long URLs with 431, never 500', async () => {
+    const { lines, logger } = recordingLogger();
+    const server = await startServer({ logger });
+    const header = await raw(server.port, `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(64 * 1024)}\r\n\r\n`);
+    expect(header.text).toMatch(/^HTTP\/1\.1 431/);
+    const url = await raw(server.port, `GET /healthz?${'a'.repeat(64 * 1024)} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    expect(url.text).toMatch(/^HTTP\/1\.1 431/);
+    expect(lines.filter((l) => l.level === 'error')).toEqual([]);
+  });
+
+  it('uses the first of repeated Authorization headers, never a later one', async () => {
+    const server = await startServer();
+    const body = JSON.stringify({ appId: 'shop', eventTopics: ['t'], data: 1 });
+    const send = (first: string, second: string) =>
+      raw(
+        server.port,
+        `POST /notify HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer ${first}\r\nAuthorization: Bearer ${second}\r\n` +
+          `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+      );
+    expect((await send('wrong', API_KEY)).text).toMatch(/^HTTP\/1\.1 401/);
+    expect((await send(API_KEY, 'wrong')).text).toMatch(/^HTTP\/1\.1 200/);
+  });
+
+  it('answers other methods with 405 and Allow, HEAD without a body', async () => {
+    const server = await startServer();
+    for (const method of ['GET', 'PUT', 'DELETE', 'PATCH']) {
+      const res = await fetch(`${server.httpUrl}/notify`, { method });
+      expect(res.status, method).toBe(405);
+      expect(res.headers.get('allow'), method).toBe('POST');
+    }
+    const head = await raw(server.port, 'HEAD /notify HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    expect(head.text).toMatch(/^HTTP\/1\.1 405/);
+    expect(head.text.split('\r\n\r\n')[1]).toBe('');
+    const healthz = await raw(server.port, 'HEAD /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    expect(healthz.text).toMatch(/^HTTP\/1\.1 200/);
+    expect(healthz.text.split('\r\n\r\n')[1]).toBe('');
+  });
+
+  it('ignores a body on GET and keeps serving the connection', async () => {
+    const server = await startServer();
+    const { text } = await raw(
+      server.port,
+      'GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello' + 'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+    );
+    expect(text.match(/HTTP\/1\.1 200/g)).toHaveLength(2);
+  });
+
+  it('does not take a leading // of the path for a host name', async () => {
+    const server = await startServer();
+    // `new URL('//evil/metrics', base)` is `/metrics` of host `evil`: a proxy rule for /metrics would miss it.
+    const { text } = await raw(server.port, 'GET //evil/metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    expect(text).toMatch(/^HTTP\/1\.1 404/);
+  });
+
+  it('marks JSON answers nosniff', async () => {
+    const server = await startServer();
+    const res = await fetch(`${server.httpUrl}/nothing`);
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+  });
+
+  it('has no /dev/token, nor CORS for it, outside dev mode', async () => {
+    const server = await startServer({ corsOrigins: ['https://admin.example'] });
+    const pre = await fetch(`${server.httpUrl}/dev/token`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://admin.example', 'access-control-request-method': 'POST' },
+    });
+    expect(pre.headers.get('access-control-allow-origin')).toBeNull();
+    expect(pre.status).toBe(404);
+    const post = await fetch(`${server.httpUrl}/dev/token`, { method: 'POST', body: '{"app":"shop","user":"u"}' });
+    expect(post.status).toBe(404);
+  });
+
+  it('keeps WebSocket connections open past httpTimeouts.request', async () => {
+    const server = await startServer({ httpTimeouts: { headers: 100, request: 200, keepAlive: 100 } });
+    const { default: WebSocket } = await import('ws');
+    const ws = new WebSocket(server.url);
+    onCleanup(() => ws.terminate());
+    await new Promise((r, j) => ws.once('open', r).once('error', j));
+    let closed = false;
+    ws.on('close', () => (closed = true));
+    await sleep(800);
+    expect(closed).toBe(false);
   });
 });
