@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isIPv4, isIPv6 } from 'node:net';
 import { MAX_JSON_DEPTH, tooDeep } from './json-depth';
 
 /** An HTTP error answer: status and the `{ error: { code, message, field? } }` body. */
@@ -92,6 +93,26 @@ export function bearer(req: IncomingMessage): string | undefined {
  * entry (only behind a proxy you run, which overwrites that header; anyone else can forge it).
  */
 export function clientIp(req: IncomingMessage, trustProxy: boolean): string {
-  const fwd = trustProxy ? String(req.headers['x-forwarded-for'] ?? '').split(',')[0]!.trim() : '';
+  // At most 64 characters (an IPv6 address with a zone fits): the value keys maps and limiters.
+  const fwd = trustProxy ? String(req.headers['x-forwarded-for'] ?? '').split(',')[0]!.trim().slice(0, 64) : '';
   return fwd || req.socket.remoteAddress || 'unknown';
+}
+
+/**
+ * The key a per-address limit counts `ip` under: an IPv4 address itself (also IPv4-mapped
+ * `::ffff:1.2.3.4`), an IPv6 address by its /64 network. One host usually holds a whole /64, so
+ * keying by the full IPv6 address would give it 2^64 fresh budgets.
+ */
+export function limitKey(ip: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  if (mapped && isIPv4(mapped[1]!)) return mapped[1]!;
+  const bare = ip.split('%')[0]!;
+  if (!isIPv6(bare)) return ip;
+  const [head = '', tail = ''] = bare.toLowerCase().split('::');
+  const left = head ? head.split(':') : [];
+  const right = bare.includes('::') ? (tail ? tail.split(':') : []) : [];
+  // An embedded IPv4 tail (`64:ff9b::1.2.3.4`) stands for two groups.
+  const width = right.reduce((n, g) => n + (g.includes('.') ? 2 : 1), 0);
+  const groups = bare.includes('::') ? [...left, ...Array<string>(Math.max(0, 8 - left.length - width)).fill('0'), ...right] : left;
+  return groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':') + '::/64';
 }

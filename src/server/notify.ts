@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Metrics } from './metrics';
 import { PayloadTooLargeError, type PublishReceipt, type PublishTarget } from './publish';
 import { KeyedLimiter } from './rate-limit';
-import { HttpError, bearer, clientIp, isAbort, readJson, sendHttpError, sendJson } from './http-util';
+import { HttpError, bearer, clientIp, isAbort, limitKey, readJson, sendHttpError, sendJson } from './http-util';
 
 /** Most ids one `/notify` may list per target kind. */
 export const MAX_TARGETS = 1000;
@@ -63,7 +63,7 @@ export function createNotifyHandler(deps: NotifyDeps): (req: IncomingMessage, re
   const handle = async (req: IncomingMessage): Promise<{ status: number; body: unknown }> => {
     const { apiKey } = deps;
     if (apiKey === undefined) throw new HttpError(404, 'not_found', '/notify is disabled: the server has no apiKey');
-    const ip = clientIp(req, deps.trustProxy);
+    const ip = limitKey(clientIp(req, deps.trustProxy));
     const wait = failures.peek(ip);
     if (wait > 0) throw new HttpError(429, 'rate_limited', 'too many failed authentications from this address', { retryAfter: wait });
     const key = bearer(req);

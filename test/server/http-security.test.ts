@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { onCleanup } from '../support/harness';
+import { limitKey } from '../../src/server/http-util';
 import { API_KEY, cleanup, notify, sleep, startServer } from './helpers';
 
 afterEach(cleanup);
@@ -291,5 +292,38 @@ describe('hostile HTTP input', () => {
     ws.on('close', () => (closed = true));
     await sleep(800);
     expect(closed).toBe(false);
+  });
+});
+
+describe('per-address limits', () => {
+  it('count an IPv6 host by its /64 and an IPv4-mapped address as IPv4', () => {
+    expect(limitKey('2001:db8::1')).toBe('2001:db8:0:0::/64');
+    expect(limitKey('2001:0db8:0000:0000:ffff:1:2:3')).toBe('2001:db8:0:0::/64');
+    expect(limitKey('2001:db8:0:1::1')).toBe('2001:db8:0:1::/64');
+    expect(limitKey('::1')).toBe('0:0:0:0::/64');
+    expect(limitKey('fe80::1%eth0')).toBe('fe80:0:0:0::/64');
+    expect(limitKey('64:ff9b::1.2.3.4')).toBe('64:ff9b:0:0::/64');
+    expect(limitKey('::ffff:10.0.0.1')).toBe('10.0.0.1');
+    expect(limitKey('10.0.0.1')).toBe('10.0.0.1');
+    expect(limitKey('unknown')).toBe('unknown');
+  });
+
+  it('share the /notify failure budget across one IPv6 /64', async () => {
+    const server = await startServer({ trustProxy: true, authFailureLimit: { failures: 2, per: 60_000 } });
+    const attempt = async (ip: string, key = 'guess') => {
+      const res = await fetch(`${server.httpUrl}/notify`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'x-forwarded-for': ip, 'content-type': 'application/json' },
+        body: JSON.stringify({ appId: 'shop', eventTopics: ['t'], data: 1 }),
+      });
+      await res.text();
+      return res.status;
+    };
+    expect(await attempt('2001:db8::1')).toBe(401);
+    expect(await attempt('2001:db8::2')).toBe(401);
+    expect(await attempt('2001:db8::ffff:3', API_KEY)).toBe(429);
+    expect(await attempt('2001:db8:0:1::1', API_KEY)).toBe(200);
+    // A forged header of 16 KiB is cut to 64 characters before it keys anything.
+    expect(await attempt('x'.repeat(16_000))).toBe(401);
   });
 });
