@@ -80,10 +80,10 @@ export function tokenSubject(token: string | undefined): string | null {
   return 'token:' + token;
 }
 
-/** The server's ping interval, bounded as the client bounds it (1 s … 10 min, default 25 s). */
+/** The server's ping interval, bounded as the client bounds it (100 ms … 10 min, default 25 s). */
 const pingOf = (up: Up) => {
   const ping = up.result?.ping;
-  return typeof ping == 'number' && ping >= 0 ? Math.min(600_000, Math.max(1_000, ping)) : 25_000;
+  return typeof ping == 'number' && ping >= 0 ? Math.min(600_000, Math.max(100, ping)) : 25_000;
 };
 
 const parse = (data: string | ArrayBuffer): Frame | undefined => {

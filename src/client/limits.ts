@@ -9,8 +9,12 @@ import { DEFAULT_MAX_FRAME_BYTES } from '../protocol/frames';
  */
 export type Bound = readonly [min: number, max: number, def: number];
 
-/** `connect` result `ping`, the server's ping interval: 1 s … 10 min, default 25 s. */
-export const PING_BOUND: Bound = [1_000, 600_000, 25_000];
+/**
+ * `connect` result `ping`, the server's ping interval: 100 ms … 10 min, default 25 s. The floor keeps
+ * the heartbeat from ticking faster than every 12.5 ms (window / 8) whatever the server says; the
+ * ceiling keeps `ping + heartbeat.timeout` far inside what `setTimeout` can wait.
+ */
+export const PING_BOUND: Bound = [100, 600_000, 25_000];
 /** `maxFrame` of the `connect` result, the largest frame the client sends: 1 KiB … 64 MiB, default 1 MiB. */
 export const MAX_FRAME_BOUND: Bound = [1_024, 2 ** 26, DEFAULT_MAX_FRAME_BYTES];
 /** `retryAfter` of `close` frames and of error replies / `error` frames: 0 … 10 min, default 0. */
