@@ -327,3 +327,46 @@ describe('per-address limits', () => {
     expect(await attempt('x'.repeat(16_000))).toBe(401);
   });
 });
+
+describe('slow clients', () => {
+  /** Write `text` a few bytes at a time, every `gap` ms; resolves whether the server closed the socket. */
+  async function trickle(port: number, text: string, gap: number, ms: number): Promise<{ closed: boolean; after: number; got: string }> {
+    const socket: Socket = tcpConnect(port, '127.0.0.1');
+    onCleanup(() => socket.destroy());
+    const started = Date.now();
+    let got = '';
+    socket.on('data', (d) => (got += d.toString('latin1')));
+    socket.on('error', () => {});
+    let i = 0;
+    const timer = setInterval(() => {
+      if (i < text.length && !socket.destroyed) socket.write(text.slice(i, (i += 2)));
+    }, gap);
+    onCleanup(() => clearInterval(timer));
+    const closed = await new Promise<boolean>((resolve) => {
+      const t = setTimeout(() => resolve(false), ms);
+      socket.on('close', () => {
+        clearTimeout(t);
+        resolve(true);
+      });
+    });
+    clearInterval(timer);
+    return { closed, after: Date.now() - started, got };
+  }
+
+  it('closes a client that trickles its headers past httpTimeouts.headers, though every byte is on time', async () => {
+    const server = await startServer({ httpTimeouts: { headers: 300, request: 600 } });
+    const headers = 'GET /healthz HTTP/1.1\r\nHost: x\r\n' + 'X-Pad: ' + 'a'.repeat(400) + '\r\n\r\n';
+    const { closed, after, got } = await trickle(server.port, headers, 20, 4000);
+    expect(closed).toBe(true);
+    expect(after).toBeLessThan(3000);
+    expect(got).not.toMatch(/200 OK/);
+  });
+
+  it('closes a client that trickles its body past httpTimeouts.request', async () => {
+    const server = await startServer({ httpTimeouts: { headers: 200, request: 500 } });
+    const head = `POST /notify HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${API_KEY}\r\nContent-Length: 2000\r\n\r\n`;
+    const { closed, after } = await trickle(server.port, head + '{"appId":' + ' '.repeat(1990), 5, 5000);
+    expect(closed).toBe(true);
+    expect(after).toBeLessThan(4000);
+  });
+});
