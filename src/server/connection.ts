@@ -52,7 +52,10 @@ export const CLOSE_GRACE_MS = 1000;
 export const MAX_NAME_LENGTH = 256;
 /** Longest idempotency key of a `pub`. */
 const MAX_KEY_LENGTH = 128;
-/** Frames waiting behind a slow one (e.g. an async `canSubscribe`); beyond: `rate_limited`. */
+/**
+ * Frames waiting behind a slow one (e.g. an async `canSubscribe`): at most this many, or one rate
+ * window's worth (`rateLimit.frames`) when that is more; beyond: `rate_limited`.
+ */
 export const MAX_QUEUED_FRAMES = 256;
 /** RPC calls of one connection running at once; beyond: `rate_limited`. */
 export const MAX_PENDING_RPCS = 64;
@@ -217,7 +220,7 @@ export class Connection implements Subscriber, CountWatcher {
       this.state = 'connecting';
       clearTimeout(this.handshakeTimer);
     }
-    if (this.queued >= MAX_QUEUED_FRAMES) {
+    if (this.queued >= Math.max(MAX_QUEUED_FRAMES, this.core.options.rateLimit.frames)) {
       this.refuseBusy(frame, 'too many frames waiting');
       return;
     }

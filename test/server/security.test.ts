@@ -298,19 +298,24 @@ describe('hostile frames', () => {
 
   it('bounds rpc calls running at once and frames waiting behind a slow hook, answering rate_limited', async () => {
     const server = await startServer({
-      rateLimit: { frames: 10_000, per: 1000 },
+      rateLimit: { frames: 100, per: 100 },
       methods: { hang: () => new Promise(() => {}) },
       canSubscribe: (_ctx, topic) => (topic === 'slow' ? new Promise(() => {}) : true),
     });
     const { raw } = await Raw.connected(server, 'u1');
-    for (let i = 0; i < 70; i++) raw.send({ t: 'rpc', id: 1000 + i, method: 'hang' });
+    for (let i = 0; i < 70; i++) raw.send({ t: 'rpc', id: 1000 + i, method: 'hang' }); // within one burst of 100
     const rpcReplies = () => raw.of('reply').filter((r) => r.id >= 1000 && r.id < 2000);
     await waitFor(() => rpcReplies().length >= 6, 'refused rpc calls');
     await sleep(20);
     expect(rpcReplies().map((r) => r.error?.message)).toEqual(Array(6).fill('at most 64 rpc calls at once'));
 
+    // Frames pile up behind the hanging hook over several rate windows, each within the rate.
+    await sleep(150);
     raw.send({ t: 'sub', id: 2000, topic: 'slow' });
-    for (let i = 0; i < 300; i++) raw.send({ t: 'sub', id: 3000 + i, topic: `t${i}` });
+    for (let burst = 0; burst < 3; burst++) {
+      await sleep(150);
+      for (let i = 0; i < 100; i++) raw.send({ t: 'sub', id: 3000 + burst * 100 + i, topic: `t${burst}-${i}` });
+    }
     await waitFor(() => raw.frames.some((f) => f.error?.message === 'too many frames waiting'), 'refused queued frames');
     const refused = raw.of('reply').filter((r) => r.error?.message === 'too many frames waiting');
     expect(refused.length).toBe(300 - 256);
