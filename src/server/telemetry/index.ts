@@ -1,13 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { filterFields } from '../../telemetry/fields';
-import { scrub, scrubString } from '../../telemetry/scrub';
+import { scrubString } from '../../telemetry/scrub';
 import { RpcError } from '../errors';
-import { HttpError, bearer, clientIp, readJson, sendHttpError, sendJson } from '../http-util';
+import { HttpError, bearer, clientIp, limitKey, readJson, sendHttpError, sendJson } from '../http-util';
 import { MAX_JSON_DEPTH, tooDeep } from '../json-depth';
 import type { Logger } from '../logger';
 import type { ConnectionContext } from '../options';
 import { KeyedLimiter } from '../rate-limit';
 import { resolveTelemetryOptions, type TelemetryServerOptions } from './options';
+import { scrubProps } from './props';
 import { firstIssue, telemetryBatch, type TelemetryBatchBody } from './schema';
 import { fileSink, type StoredEvent } from './sink';
 
@@ -49,6 +49,7 @@ export function createTelemetryIngest(options: TelemetryServerOptions, deps: Tel
   const o = resolveTelemetryOptions(options);
   const sink = o.sink ?? fileSink({ dir: o.dir, maxFileBytes: o.maxFileBytes, maxFiles: o.maxFiles });
   const schema = telemetryBatch(o.maxEvents);
+  const allow = o.config.allow ?? [];
   const deny = o.config.deny ?? [];
   const trustProxy = o.trustProxy || deps.trustProxy === true;
   const full = (what: string) => () => deps.logger.warn(`telemetry: ${what} limiter holds 10000 keys; forgetting the least recently used`);
@@ -79,7 +80,7 @@ export function createTelemetryIngest(options: TelemetryServerOptions, deps: Tel
       ...e,
       name: scrubString(e.name),
       userId: e.userId === null ? null : scrubString(e.userId),
-      props: scrub(filterFields(e.props, o.config.allow, deny)) as Record<string, unknown>,
+      props: scrubProps(e.props, allow, deny),
       receivedAt,
     }));
     await sink.write(events);
@@ -94,8 +95,9 @@ export function createTelemetryIngest(options: TelemetryServerOptions, deps: Tel
   const senderOf = async (req: IncomingMessage, ip: string): Promise<string> => {
     const token = bearer(req);
     if (token && deps.verify) {
-      const v = await deps.verify(token);
-      if (v.ok) return 'u:' + v.claims.sub;
+      // A verifier that fails (a JWKS that cannot be fetched) counts the upload by its address.
+      const v = await deps.verify(token).catch(() => ({ ok: false as const }));
+      if (v.ok && typeof v.claims.sub === 'string' && v.claims.sub) return 'u:' + v.claims.sub;
     }
     return 'ip:' + ip;
   };
@@ -116,7 +118,8 @@ export function createTelemetryIngest(options: TelemetryServerOptions, deps: Tel
         }
         if (pathname !== TELEMETRY_BATCH_PATH) throw new HttpError(404, 'not_found', `no route for ${method} ${pathname}`);
         if (method !== 'POST') throw new HttpError(405, 'method_not_allowed', 'use POST');
-        const ip = clientIp(req, trustProxy);
+        // An IPv6 client is counted by its /64: one host usually holds all of it.
+        const ip = limitKey(clientIp(req, trustProxy));
         const wait = perIp.take(ip);
         if (wait) throw new HttpError(429, 'rate_limited', 'too many telemetry requests from this address', { retryAfter: wait });
         const sender = await senderOf(req, ip);

@@ -55,16 +55,18 @@ export function fileSink(o: FileSinkOptions): TelemetrySink & { readonly file: s
     if (d !== day) {
       await mkdir(o.dir, { recursive: true });
       day = d;
+      // Continue after a restart after the highest part of today (one directory listing: the
+      // earlier parts may have been pruned, so probing .0, .1, … would reuse their names).
+      const head = `${prefix}-${day}`;
       part = 0;
-      // Continue after a restart: find the last part of today that still has room.
-      for (;;) {
-        size = await stat(join(o.dir, name(day, part))).then((s) => s.size, () => -1);
-        if (size < 0) size = 0;
-        else if (size + bytes > maxBytes && size > 0) {
-          part++;
-          continue;
-        }
-        break;
+      for (const f of await readdir(o.dir)) {
+        const m = f.startsWith(head) ? /^(?:\.(\d{1,9}))?\.ndjson$/.exec(f.slice(head.length)) : null;
+        if (m) part = Math.max(part, Number(m[1] ?? 0));
+      }
+      size = await stat(join(o.dir, name(day, part))).then((s) => s.size, () => 0);
+      if (size > 0 && size + bytes > maxBytes) {
+        part++;
+        size = 0;
       }
       file = join(o.dir, name(day, part));
     } else if (size > 0 && size + bytes > maxBytes) {
