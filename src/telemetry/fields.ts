@@ -3,7 +3,7 @@
  * `x-auth-token`, `session_cookie`, `dbPassword`, `x-api-key`): removed from props on the device and again on
  * the server, whatever the deny lists say.
  */
-export const SENSITIVE_KEY = /passw|secret|token|authori[sz]|cookie|api.?key|credential|private.?key/;
+export const SENSITIVE_KEY = /passw|secret|token|authori|cookie|api.?key|credential|private.?key/;
 
 /**
  * Apply field lists to `props`: with a non-empty `allow`, only those top-level keys stay; keys in
