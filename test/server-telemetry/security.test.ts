@@ -228,4 +228,20 @@ describe('telemetry ingestion against hostile input', () => {
     expect(sink.file).toBe(join(dir, 'telemetry-2030-06-01.9.ndjson'));
     await sink.close?.();
   });
+
+  it('pushes back with 429 and Retry-After when the sink is stuck, instead of holding every batch', async () => {
+    const waiting: Array<() => void> = [];
+    let stuck = true;
+    const sink = { write: () => (stuck ? new Promise<void>((r) => waiting.push(r)) : Promise.resolve()) };
+    const server = await startServer({ telemetry: { sink, ipRateLimit: { requests: 1000, per: 1000 }, userRateLimit: { requests: 1000, per: 1000 } } });
+    const pending = Array.from({ length: 64 }, () => post(server.httpUrl, { events: [event()] }));
+    for (let i = 0; waiting.length < 64 && i < 500; i++) await new Promise((r) => setTimeout(r, 10));
+    const refused = await post(server.httpUrl, { events: [event()] });
+    expect(refused.status).toBe(429);
+    expect(refused.body.error).toMatchObject({ code: 'rate_limited', message: 'telemetry storage is busy', retryAfter: 1000 });
+    stuck = false;
+    for (const r of waiting) r();
+    expect((await Promise.all(pending)).every((p) => p.status === 202)).toBe(true);
+    expect((await post(server.httpUrl, { events: [event()] })).status).toBe(202);
+  });
 });

@@ -35,6 +35,9 @@ export interface TelemetryIngest {
 }
 
 /** Build telemetry ingestion from its options (a bad one throws a TypeError naming `telemetry.<name>`). */
+/** Batches the sink may be writing at once; beyond: 429 `telemetry storage is busy` with `Retry-After` 1 s. */
+export const MAX_PENDING_WRITES = 64;
+
 export interface TelemetryIngestDeps {
   apps?: Set<string>;
   logger: Logger;
@@ -58,6 +61,9 @@ export function createTelemetryIngest(options: TelemetryServerOptions, deps: Tel
   // never by the userId a client writes into its events: nobody can spend someone else's quota.
   const perUser = new KeyedLimiter(o.userRateLimit, 10_000, full('per-user'));
 
+  /** Batches handed to the sink and not yet written. */
+  let writing = 0;
+
   /** Validate, check apps and the sender's limit, scrub, write; returns the number accepted. */
   const ingest = async (raw: unknown, sender: string, fail: (status: number, code: string, message: string, extra?: { field?: string; retryAfter?: number }) => never) => {
     // zod and the field filters recurse: refuse hostile nesting before either sees it.
@@ -73,6 +79,8 @@ export function createTelemetryIngest(options: TelemetryServerOptions, deps: Tel
       const i = body.events.findIndex((e) => !deps.apps!.has(e.app));
       if (i >= 0) fail(403, 'forbidden', `app "${body.events[i]!.app}" is not allowed`, { field: `events.${i}.app` });
     }
+    // A slow or stuck sink pushes back instead of holding every waiting batch in memory.
+    if (writing >= MAX_PENDING_WRITES) fail(429, 'rate_limited', 'telemetry storage is busy', { retryAfter: 1000 });
     const wait = perUser.take(sender);
     if (wait) fail(429, 'rate_limited', 'too many telemetry batches for this user', { retryAfter: wait });
     const receivedAt = Date.now();
@@ -83,7 +91,12 @@ export function createTelemetryIngest(options: TelemetryServerOptions, deps: Tel
       props: scrubProps(e.props, allow, deny),
       receivedAt,
     }));
-    await sink.write(events);
+    writing++;
+    try {
+      await sink.write(events);
+    } finally {
+      writing--;
+    }
     return events.length;
   };
 
