@@ -85,6 +85,11 @@ export class Connection implements Subscriber, CountWatcher {
   private readonly topics = new Set<string>();
   private readonly personal = new Set<string>();
   private readonly watched = new Set<string>();
+  /**
+   * Topics this connection published to (created lazily). A publish may create a stream's history,
+   * so one connection may publish to at most `maxSubscriptions` distinct topics.
+   */
+  private published?: Set<string>;
   /** Frames are handled one after another so replies keep the order of requests. */
   private chain: Promise<void> = Promise.resolve();
   /** While > 0, a subscription is fetching its history: live messages wait in `held`. */
@@ -487,6 +492,13 @@ export class Connection implements Subscriber, CountWatcher {
     const { options, idempotency } = this.core;
     if (!(await options.canPublish(ctx, frame.topic, frame.data))) {
       throw new Refusal(err(ErrorCode.Forbidden, `not allowed to publish to ${frame.topic}`));
+    }
+    const published = (this.published ??= new Set());
+    if (!published.has(frame.topic)) {
+      if (published.size >= options.maxSubscriptions) {
+        throw new Refusal(err(ErrorCode.TooManySubscriptions, `at most ${options.maxSubscriptions} distinct topics published per connection`));
+      }
+      published.add(frame.topic);
     }
     const who = ctx.user !== null ? `u:${ctx.user}` : `c:${this.id}`;
     const key = `${ctx.app}\u0000${who}\u0000${frame.key}`;

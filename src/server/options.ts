@@ -102,7 +102,7 @@ export interface ServerOptions {
    * error; frames over twice this close the connection with 1009 without being read.
    */
   maxFrameBytes?: number;
-  /** Topics one connection may subscribe to (and, separately, watch). Default `100`; beyond: `too_many_subscriptions`. */
+  /** Topics one connection may subscribe to (and, separately, watch, and publish to). Default `100`; beyond: `too_many_subscriptions`. */
   maxSubscriptions?: number;
   /**
    * Bytes queued for one connection that its socket has not taken yet. Default 8 MiB (at least

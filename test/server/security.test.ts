@@ -105,6 +105,15 @@ describe('history is per app and only a publish creates it', () => {
     expect(again.result.pubs.map((p: { data: string }) => p.data)).toEqual(['paid']);
   });
 
+  it('bounds the streams one connection can create by publishing (maxSubscriptions distinct topics)', async () => {
+    const server = await startServer({ canPublish: () => true, maxSubscriptions: 3 });
+    const { raw } = await Raw.connected(server, 'u1');
+    for (const t of ['a', 'b', 'c', 'a']) expect((await raw.request({ t: 'pub', topic: t, key: `k-${t}-${Math.random()}`, data: 1 })).result).toBeDefined();
+    const refused = await raw.request({ t: 'pub', topic: 'd', key: 'k-d', data: 1 });
+    expect(refused.error).toMatchObject({ code: 'too_many_subscriptions' });
+    expect(refused.error.message).toContain('published per connection');
+  });
+
   it('a subscriber that came before the first publish recovers from offset 0 in the epoch it was given', async () => {
     const broker = new MemoryBroker({ history: { size: 10, ttl: 60_000, streams: 2 } });
     onCleanup(() => broker.close());
