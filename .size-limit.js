@@ -1,16 +1,17 @@
 // Bundle budgets (min+gzip), checked by `npm run size` in CI.
 // Limits are in KiB (1024 bytes), the unit of the peer figures the budgets are set against.
-// Each entry is bundled as an ES module, the way apps' bundlers (Vite, webpack, Rollup) consume
-// this package; size-limit's default IIFE output would add a CommonJS-interop shim for the
-// optional `ws` import that no browser bundle carries.
-const esm = (config) => ({ ...config, format: 'esm' });
+// Each entry is bundled as an ES module for browsers, the way apps' bundlers (Vite, webpack,
+// Rollup) consume this package: `#load-ws` resolves to its browser stub (package.json `imports`),
+// so nothing about `ws` is ignored and the figure is what an app ships.
+// `tsconfigRaw` keeps esbuild from applying this repository's tsconfig `paths` (which point tests
+// at sources) to dist/: an app's bundler sees only the package.
+const esm = (config) => ({ ...config, format: 'esm', tsconfigRaw: '{}' });
 
 export default [
   {
     name: 'client core (createClient + WebSocket transport + JSON protocol)',
     path: 'dist/index.js',
     import: '{ createClient }',
-    ignore: ['ws'],
     gzip: true,
     // 6 KiB until the hostile-server hardening (validated connect reply, clamped server numbers,
     // messages only for our own streams, bounded token refresh): +299 B min+gzip, measured from

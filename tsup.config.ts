@@ -1,45 +1,47 @@
 import { existsSync } from 'node:fs';
-import { defineConfig } from 'tsup';
+import { defineConfig, type Options } from 'tsup';
 
 // Adapters and add-ons are separate entries that import the core as the package itself
 // ('sdk-realtime', external), so an app gets exactly one copy of the core in ESM and in CJS.
-const addOns = ['react', 'vue', 'wechat', 'channel', 'telemetry'].filter((name) => existsSync(`src/${name}/index.ts`));
+const addOns = ['react', 'vue', 'wechat', 'channel', 'telemetry', 'protocol'].filter((name) => existsSync(`src/${name}/index.ts`));
 
-const browser = {
-  format: ['esm', 'cjs'] as const,
+const browser: Options = {
+  format: ['esm', 'cjs'],
   dts: true,
+  // Maps let stack traces point at src/; sources are not embedded (the package ships no src/,
+  // and embedding would double the tarball for what a debugger can fetch from the repository).
   sourcemap: true,
   target: 'es2020',
-  platform: 'neutral' as const,
-  // `ws` is only imported dynamically, on Node; frameworks and optional libraries are the app's.
-  external: ['ws', 'sdk-realtime', 'react', 'vue', 'web-vitals'],
+  platform: 'neutral',
+  // `#load-ws` (package.json `imports`) picks `ws` on Node and a stub elsewhere, at the app's build
+  // time; frameworks and optional libraries are the app's.
+  external: ['#load-ws', 'sdk-realtime', 'react', 'vue', 'web-vitals'],
   // mitt and idb-keyval (each well under 1 KB, tree-shaken) are inlined so the built client runs
-  // as-is from a plain <script type="module">
-  // (the demo page) and from a mini-program `require` without an npm build step for them.
+  // as-is from a plain <script type="module"> (the demo page).
   noExternal: ['mitt', 'idb-keyval'],
+  esbuildOptions(options, { format }) {
+    options.sourcesContent = false;
+    // With platform 'node', esbuild's CommonJS output ends with the `0 && (module.exports = {…})`
+    // annotation Node reads to give `import()` of a .cjs file its named exports. Nothing else in
+    // these builds depends on the platform (every dependency is external or platform-neutral).
+    if (format === 'cjs') options.platform = 'node';
+  },
 };
 
 export default defineConfig([
   {
     ...browser,
-    format: [...browser.format],
     // One build (and one declaration pass) for the core and every add-on. No shared chunks: each
     // entry is one self-contained file (the demo serves dist/index.js as-is).
     splitting: false,
     entry: Object.fromEntries([
       ['index', 'src/index.ts'],
       ...addOns.map((name) => [`${name}/index`, `src/${name}/index.ts`]),
+      ['telemetry/vitals', 'src/telemetry/plugins/vitals.ts'],
+      // The two implementations behind `#load-ws`.
+      ['load-ws', 'src/transports/load-ws.ts'],
+      ['load-ws.browser', 'src/transports/load-ws.browser.ts'],
     ]),
     clean: true,
-  },
-  {
-    entry: { 'server/index': 'src/server/index.ts', 'server/cli': 'src/server/cli.ts' },
-    format: ['esm', 'cjs'],
-    dts: { entry: { 'server/index': 'src/server/index.ts' } },
-    sourcemap: true,
-    target: 'node20',
-    platform: 'node',
-    // `import.meta.url` in the CJS build (the demo finds the client bundle next to itself).
-    shims: true,
   },
 ]);

@@ -1,12 +1,10 @@
-import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+import { resolve } from './vitest.config';
 
 // npm run test:chaos — the long fault-injection runs (test/chaos/**/*.chaos.ts). The fast cases
 // (test/chaos/fast.test.ts) are part of `npm test`. CHAOS_SEED replays a schedule, CHAOS_MS lengthens it.
 export default defineConfig({
-  resolve: {
-    alias: [{ find: /^sdk-realtime$/, replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)) }],
-  },
+  resolve,
   test: {
     include: ['test/chaos/**/*.chaos.ts'],
     testTimeout: 120_000,

@@ -75,7 +75,7 @@ export function hardTimeout(ms, what) {
  * limits (frame rate, connection caps) out of the way (a benchmark is the abuse the limits exist for); `options` add or override.
  */
 export async function startReferenceServer(options = {}) {
-  const { createServer } = await import('../dist/server/index.js');
+  const { createServer } = await import('../server/dist/index.js');
   return createServer({
     port: 0,
     host: '127.0.0.1',

@@ -1,5 +1,5 @@
 import vue from '@vitejs/plugin-vue';
-import { createServer } from 'sdk-realtime/server';
+import { createServer } from 'sdk-realtime-server';
 import { defineConfig, type Plugin } from 'vite';
 
 /** Port of the reference server that `npm run dev` starts next to Vite (`RT_PORT` overrides). */

@@ -33,7 +33,6 @@ export { webStorage, type WebStorageLike, type WebStorageOptions } from '../stor
 export { indexedDBStorage, type IndexedDBStorageOptions } from '../storage/indexeddb';
 export { miniProgramStorage, type MiniProgramStorageOptions } from '../storage/miniprogram';
 export { errorsPlugin, type ErrorsPluginOptions } from './plugins/errors';
-export { webVitalsPlugin, type WebVitalsPluginOptions } from './plugins/vitals';
 export { routesPlugin, type RoutesPluginOptions } from './plugins/routes';
 export { routeTracker, reactRouteTracker, vueRouteTracker } from './plugins/route-tracker';
 export { httpPlugin, routeOf, type HttpPluginOptions } from './plugins/http';

@@ -1,7 +1,8 @@
+import { loadWebSocket } from '#load-ws';
 import type { Transport, TransportHandlers } from './types';
 
 /** The part of the WebSocket API the transport uses (browser `WebSocket` and `ws` both have it). */
-interface WebSocketLike {
+export interface WebSocketLike {
   binaryType: string;
   onopen: ((ev: unknown) => void) | null;
   onmessage: ((ev: { data: unknown }) => void) | null;
@@ -12,12 +13,13 @@ interface WebSocketLike {
   send(data: string): void;
   close(code?: number, reason?: string): void;
 }
-type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
+export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
 
 export interface WebSocketTransportOptions {
   /**
    * WebSocket implementation. Default: `globalThis.WebSocket`; where there is none (Node 20), the
-   * `ws` package, loaded with a dynamic `import('ws')` only then, so browser bundles never carry it.
+   * `ws` package (an optional peer dependency: `npm install ws`), loaded with a dynamic `import('ws')`
+   * only then; browser builds of this package never reference it.
    */
   WebSocket?: WebSocketConstructor;
   /** Subprotocols to offer. Default: none. */
@@ -58,10 +60,7 @@ export function webSocketTransport(options: WebSocketTransportOptions = {}): Tra
     };
     const Ctor = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     // Even with a global WebSocket, start on a microtask: handlers must never run inside this call.
-    void (Ctor ? Promise.resolve(Ctor) : import(/* webpackIgnore: true */ /* @vite-ignore */ 'ws').then((m) => (m.WebSocket ?? m.default) as unknown as WebSocketConstructor)).then(
-      attach,
-      fail,
-    );
+    void (Ctor ? Promise.resolve(Ctor) : loadWebSocket()).then(attach, fail);
     return {
       send(frame) {
         try {

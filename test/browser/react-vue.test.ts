@@ -7,7 +7,7 @@ import vue from '@vitejs/plugin-vue';
 import type { Browser, Page } from 'playwright-core';
 import { build, type PluginOption } from 'vite';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createServer } from '../../src/server/index';
+import { createServer } from '../../server/src/index';
 import { launchChromium } from '../support/browser';
 import { API_KEY, cleanup, notify, onCleanup } from '../support/harness';
 import { startProxy } from '../support/proxy';

@@ -31,9 +31,15 @@ const PAGE = `<!doctype html><meta charset="utf-8"><title>telemetry</title>
 
 beforeAll(async () => {
   site = await mkdtemp(join(tmpdir(), 'sdkrt-tel-site-'));
-  // The telemetry bundle as an app would ship it: src/telemetry for the browser, web-vitals included.
+  // The telemetry bundle as an app would ship it: src/telemetry for the browser, with the vitals
+  // plugin (its own entry, `sdk-realtime/telemetry/vitals`) and web-vitals included.
+  const src = join(import.meta.dirname, '../../src/telemetry');
   await build({
-    entryPoints: [join(import.meta.dirname, '../../src/telemetry/index.ts')],
+    stdin: {
+      contents: `export * from ${JSON.stringify(join(src, 'index.ts'))};\nexport { webVitalsPlugin } from ${JSON.stringify(join(src, 'plugins/vitals.ts'))};`,
+      resolveDir: src,
+      loader: 'ts',
+    },
     bundle: true,
     format: 'esm',
     platform: 'browser',

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 
 // The CLI is tested as users run it: the built bin (npm test builds first, see "pretest").
-const CLI = fileURLToPath(new URL('../../dist/server/cli.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../server/dist/cli.js', import.meta.url));
 let child: ChildProcess | undefined;
 
 afterEach(() => {
@@ -13,7 +13,7 @@ afterEach(() => {
 });
 
 async function serve(args: string[]): Promise<{ httpUrl: string; output: () => string }> {
-  if (!existsSync(CLI)) throw new Error('dist/server/cli.js is missing: run `npm run build` (npm test does)');
+  if (!existsSync(CLI)) throw new Error('server/dist/cli.js is missing: run `npm run build` (npm test does)');
   child = spawn(process.execPath, [CLI, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { IdempotencyCache } from '../../src/server/idempotency';
-import { StreamHistory } from '../../src/server/history';
-import { TokenBucket } from '../../src/server/rate-limit';
+import { IdempotencyCache } from '../../server/src/idempotency';
+import { StreamHistory } from '../../server/src/history';
+import { TokenBucket } from '../../server/src/rate-limit';
 
 describe('StreamHistory', () => {
   const make = (size = 3, ttl = 1000) => {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { onCleanup } from '../support/harness';
-import { limitKey } from '../../src/server/http-util';
+import { limitKey } from '../../server/src/http-util';
 import { API_KEY, cleanup, notify, sleep, startServer } from './helpers';
 
 afterEach(cleanup);

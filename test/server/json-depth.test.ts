@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_JSON_DEPTH, tooDeep } from '../../src/server/json-depth';
+import { MAX_JSON_DEPTH, tooDeep } from '../../server/src/json-depth';
 
 const nest = (levels: number): unknown => JSON.parse('{"a":'.repeat(levels) + '1' + '}'.repeat(levels));
 

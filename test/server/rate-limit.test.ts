@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { KeyedLimiter } from '../../src/server/rate-limit';
+import { KeyedLimiter } from '../../server/src/rate-limit';
 
 describe('KeyedLimiter', () => {
   const make = (maxKeys = 3) => {

@@ -3,9 +3,9 @@ import { connect as tcpConnect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MemoryBroker } from '../../src/server/brokers/memory';
-import type { Delivery, Subscriber } from '../../src/server/brokers/types';
-import { createServer } from '../../src/server/index';
+import { MemoryBroker } from '../../server/src/brokers/memory';
+import type { Delivery, Subscriber } from '../../server/src/brokers/types';
+import { createServer } from '../../server/src/index';
 import { onCleanup } from '../support/harness';
 import { Raw, SECRET, cleanup, notify, sign, sleep, startServer, waitFor } from './helpers';
 

@@ -1,5 +1,5 @@
 import { SignJWT } from 'jose';
-import { createServer } from '../../src/server/index';
+import { createServer } from '../../server/src/index';
 import { createClient } from '../../src/index';
 
 /** Shared secrets of the integration tests' servers. */

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { StreamPosition, SubscribeResult } from '../../protocol/frames';
+import type { StreamPosition, SubscribeResult } from 'sdk-realtime/protocol';
 import { StreamHistory, newEpoch, type HistoryLimits } from '../history';
 import type { Broker, Delivery, PublishOutcome, StreamOffset, Subscriber } from './types';
 

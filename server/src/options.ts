@@ -1,5 +1,5 @@
 import { bad, bool, fn, int, obj, str } from './validate';
-import { DEFAULT_MAX_FRAME_BYTES } from '../protocol/frames';
+import { DEFAULT_MAX_FRAME_BYTES } from 'sdk-realtime/protocol';
 import type { Broker } from './brokers/types';
 import { consoleLogger, silentLogger, type Logger } from './logger';
 import type { TelemetryServerOptions } from './telemetry/options';

@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { createServer } from './index';
 
-const USAGE = `Usage: sdk-realtime serve [options]
+const USAGE = `Usage: sdk-realtime-server serve [options]
 
 Options:
   --port <n>          TCP port (default 8080; 0 picks a free one)

@@ -1,4 +1,4 @@
-import type { StreamPosition, SubscribeResult } from '../../protocol/frames';
+import type { StreamPosition, SubscribeResult } from 'sdk-realtime/protocol';
 
 /** Where a delivered message sits in one stream. */
 export interface StreamOffset {

@@ -1,4 +1,4 @@
-import type { WireError } from '../protocol/frames';
+import type { WireError } from 'sdk-realtime/protocol';
 
 /**
  * Throw this from an RPC method (or a hook) to answer with a specific error code and message

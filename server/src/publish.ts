@@ -1,4 +1,4 @@
-import { utf8Length } from '../protocol/codec';
+import { utf8Length } from 'sdk-realtime/protocol';
 import type { Broker } from './brokers/types';
 import type { Metrics } from './metrics';
 

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { clientBundlePath, demoHtml } from './demo';
+import { clientBundlePath, demoFiles, demoHtml } from './demo';
 import { HttpError, isAbort, sendHttpError, sendJson } from './http-util';
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
@@ -96,8 +96,8 @@ export function createRouter(deps: RouterDeps): (req: IncomingMessage, res: Serv
       res.end(method === 'HEAD' ? undefined : demoHtml);
       return;
     }
-    if (isGet && deps.demo && pathname === '/sdk-realtime.js') {
-      const bundle = clientBundlePath();
+    if (isGet && deps.demo && Object.hasOwn(demoFiles, pathname)) {
+      const bundle = clientBundlePath(demoFiles[pathname]);
       if (bundle && (await sendFile(req, res, bundle))) return;
       throw new HttpError(404, 'not_found', 'client bundle not found: run `npm run build`');
     }

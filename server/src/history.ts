@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Publication, StreamPosition, SubscribeResult } from '../protocol/frames';
+import type { Publication, StreamPosition, SubscribeResult } from 'sdk-realtime/protocol';
 
 /** One stored message of a stream. The same `data` object is shared by every stream it went to. */
 export interface HistoryEntry {

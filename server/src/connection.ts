@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { WebSocket } from 'ws';
-import { decodeClientFrame, encodeFrame } from '../protocol/codec';
 import {
   CloseCode,
+  decodeClientFrame,
+  encodeFrame,
   ErrorCode,
   PROTOCOL_VERSION,
   type ClientFrame,
@@ -18,7 +19,7 @@ import {
   type SubscribeResult,
   type WatchFrame,
   type WireError,
-} from '../protocol/frames';
+} from 'sdk-realtime/protocol';
 import type { TokenAuthority, TokenClaims } from './auth';
 import type { Broker, Delivery, StreamOffset, Subscriber } from './brokers/types';
 import { RpcError } from './errors';

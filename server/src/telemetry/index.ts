@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { scrubString } from '../../telemetry/scrub';
+import { scrubString } from 'sdk-realtime/protocol';
 import { RpcError } from '../errors';
 import { HttpError, bearer, clientIp, limitKey, readJson, sendHttpError, sendJson } from '../http-util';
 import { MAX_JSON_DEPTH, tooDeep } from '../json-depth';

@@ -1,24 +1,28 @@
 import { existsSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-/** Directory of this module (tsup shims `import.meta.url` in the CJS build). */
-function moduleDir(): string {
-  return dirname(fileURLToPath(import.meta.url));
-}
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 
 /**
- * Path of the built browser client (`dist/index.js`), served as `/sdk-realtime.js` by the demo.
- * Looked up next to the built server (dist/server/ → ../index.js, or a shared chunk in dist/) and,
- * when running from sources, in the package's dist/. `undefined` when the package is not built.
+ * The demo's two browser files, from the installed `sdk-realtime` package (a dependency of this
+ * one): the client module, and what its `#load-ws` import is in browsers (mapped by the page's
+ * import map).
  */
-export function clientBundlePath(): string | undefined {
-  const here = moduleDir();
-  const candidates = [
-    basename(here) === 'server' ? join(here, '..', 'index.js') : join(here, 'index.js'),
-    join(here, '..', '..', 'dist', 'index.js'),
-  ];
-  return candidates.find((p) => existsSync(p));
+export const demoFiles: Readonly<Record<string, string>> = {
+  '/sdk-realtime.js': 'index.js',
+  '/sdk-realtime-load-ws.js': 'load-ws.browser.js',
+};
+
+/** Path of one built client file (see {@link demoFiles}); `undefined` when not installed or not built. */
+export function clientBundlePath(file = 'index.js'): string | undefined {
+  let main: string;
+  try {
+    // `require` resolves the package's CommonJS entry (dist/index.cjs); the ES module sits beside it.
+    main = createRequire(import.meta.url).resolve('sdk-realtime');
+  } catch {
+    return undefined;
+  }
+  const bundle = join(dirname(main), file);
+  return existsSync(bundle) ? bundle : undefined;
 }
 
 /** The demo page served at `/` with `demo: true` (CLI `--dev`). Plain HTML + one module script. */
@@ -85,6 +89,8 @@ export const demoHtml = `<!doctype html>
   <div id="log"></div>
 </section>
 
+<!-- The client's package-private '#load-ws' import, resolved the way a bundler would for browsers. -->
+<script type="importmap">{ "imports": { "#load-ws": "/sdk-realtime-load-ws.js" } }</script>
 <script type="module">
 import { createClient } from '/sdk-realtime.js';
 

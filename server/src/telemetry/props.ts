@@ -1,5 +1,4 @@
-import { SENSITIVE_KEY } from '../../telemetry/fields';
-import { scrubString } from '../../telemetry/scrub';
+import { SENSITIVE_KEY, scrubString } from 'sdk-realtime/protocol';
 
 /** Nesting kept in stored props, as on the device (`scrub`): deeper values become `'[deep]'`. */
 const MAX_PROPS_DEPTH = 8;

@@ -1,12 +1,11 @@
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
-import { CloseCode, type PublishResult } from '../protocol/frames';
+import { CloseCode, encodeFrame, type PublishResult } from 'sdk-realtime/protocol';
 import { TokenAuthority } from './auth';
 import { MemoryBroker } from './brokers/memory';
 import type { Broker } from './brokers/types';
 import { CLOSE_GRACE_MS, Connection, type ServerCore } from './connection';
-import { encodeFrame } from '../protocol/codec';
 import { clientIp } from './http-util';
 import { createDevTokenHandler } from './dev-token';
 import { createRouter } from './http';

@@ -1,5 +1,5 @@
 import { bad as badOption, int as intOption } from '../validate';
-import type { RemoteConfig } from '../../telemetry/types';
+import type { RemoteConfig } from 'sdk-realtime/protocol';
 import type { TelemetrySink } from './sink';
 
 /** Telemetry ingestion of the reference server (`createServer({ telemetry: { … } })`). Every field optional. */
