@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { createServer } from './index';
+import { createServer, redisBroker } from './index';
 
 const USAGE = `Usage: sdk-realtime-server serve [options]
 
@@ -19,6 +19,7 @@ Options:
   --cors-origin <o>   origin allowed to call /notify from a browser (repeatable; '*' for any)
   --max-connections <n>         open connections in all (default 10000)
   --max-connections-per-ip <n>  open connections per client IP (default 100)
+  --redis <url>       one of several nodes sharing this Redis (env SDK_REALTIME_REDIS_URL); default in-memory
   -h, --help          show this help
 `;
 
@@ -38,6 +39,7 @@ async function main(argv: string[]): Promise<number> {
         'jwt-secret': { type: 'string' },
         'api-key': { type: 'string' },
         jwks: { type: 'string' },
+        redis: { type: 'string' },
         audience: { type: 'string', multiple: true },
         issuer: { type: 'string', multiple: true },
         'any-app': { type: 'boolean' },
@@ -83,7 +85,9 @@ async function main(argv: string[]): Promise<number> {
   const cors = values['cors-origin'];
   if (dev && !apiKey) apiKey = DEV_API_KEY;
 
+  const redisUrl = values.redis ?? process.env.SDK_REALTIME_REDIS_URL ?? undefined;
   const server = await createServer({
+    broker: redisUrl ? redisBroker({ url: redisUrl }) : undefined,
     port,
     host: values.host ?? '127.0.0.1',
     dev,
@@ -102,6 +106,8 @@ async function main(argv: string[]): Promise<number> {
   out(`sdk-realtime server listening`);
   out(`  WebSocket: ${server.url}`);
   out(`  HTTP:      ${server.httpUrl}  (POST /notify, GET /healthz, GET /metrics)`);
+  // The URL without its password.
+  if (redisUrl) out(`  Broker:    redis ${redisUrl.replace(/\/\/[^@/]*@/, '//…@')}`);
   if (dev) {
     out(`  Demo:      ${server.httpUrl}/`);
     out(`  Dev token: POST ${server.httpUrl}/dev/token {"app","user"}`);

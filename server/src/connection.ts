@@ -21,7 +21,7 @@ import {
   type WireError,
 } from 'sdk-realtime/protocol';
 import type { TokenAuthority, TokenClaims } from './auth';
-import type { Broker, Delivery, StreamOffset, Subscriber } from './brokers/types';
+import { BrokerUnavailableError, type Broker, type Delivery, type StreamOffset, type Subscriber } from './brokers/types';
 import { RpcError } from './errors';
 import { tooDeep } from './json-depth';
 import { PayloadTooLargeError } from './publish';
@@ -307,6 +307,8 @@ export class Connection implements Subscriber, CountWatcher {
     if (e instanceof Refusal) error = e.error;
     else if (e instanceof RpcError) error = e.toWire();
     else if (e instanceof PayloadTooLargeError) error = err(ErrorCode.TooLarge, e.message);
+    // Temporary (Redis down or failing over): `internal` with a delay, which clients retry.
+    else if (e instanceof BrokerUnavailableError) error = { code: ErrorCode.Internal, message: 'service unavailable, retry later', retryAfter: 1000 };
     else {
       this.core.options.logger.error(`connection ${this.id}: handler failed`, e);
       error = err(ErrorCode.Internal, 'internal server error');
@@ -429,7 +431,9 @@ export class Connection implements Subscriber, CountWatcher {
     const { broker } = this.core;
     this.subscribing++;
     try {
-      for (const s of streams) broker.subscribe(ctx.app, s, this);
+      // Live first (the broker holds the subscription once this resolves), then the history: a
+      // message published in between is held below and dropped if the history covered it.
+      await Promise.all(streams.map((s) => broker.subscribe(ctx.app, s, this)));
       const results = await Promise.all(
         streams.map(async (s): Promise<[string, SubscribeResult]> => [s, await broker.history(ctx.app, s, since(s))]),
       );

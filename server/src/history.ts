@@ -9,10 +9,14 @@ export interface HistoryEntry {
   data: unknown;
 }
 
-/** How much history a stream keeps: at most `size` messages, none older than `ttl` ms. */
+/**
+ * How much history a stream keeps: at most `size` messages, none older than `ttl` ms; a recovery
+ * replays at most `maxReplay` messages (beyond, `recovered: false`; default unbounded, i.e. `size`).
+ */
 export interface HistoryLimits {
   size: number;
   ttl: number;
+  maxReplay?: number;
 }
 
 /** A fresh random history epoch (12 base64url characters). */
@@ -65,26 +69,26 @@ export class StreamHistory {
   }
 
   /**
-   * Recovery from a client's last position, per docs/protocol.md:
-   * no `since` → nothing to replay, recovered; same epoch → what follows `since.offset`,
-   * recovered only if nothing was trimmed; other epoch → the whole current history, not recovered.
+   * Recovery from a client's last position, per docs/protocol.md: no `since` → nothing to replay,
+   * recovered; same epoch and every message after `since.offset` still held (and at most
+   * `maxReplay` of them) → those messages, recovered; anything else → no messages, not recovered.
+   * Never a partial replay: a client told `recovered: false` refetches its state instead of
+   * rendering a list with a hole in it.
    */
-  since(since?: StreamPosition): SubscribeResult {
+  since(since?: StreamPosition, maxReplay = Infinity): SubscribeResult {
     this.lastActivity = this.now();
     this.trimAge();
     const base = { epoch: this.epoch, offset: this.last };
     if (!since) return { ...base, recovered: true, pubs: [] };
-    if (since.epoch !== this.epoch) return { ...base, recovered: false, pubs: this.entries.map((e) => this.pub(e)) };
-    if (since.offset >= this.last) {
-      // Equal: nothing missed. Greater: the client claims a position this history never reached.
-      return { ...base, recovered: since.offset === this.last, pubs: [] };
-    }
+    // Greater than the top: the client claims a position this history never reached.
+    if (since.epoch !== this.epoch || since.offset > this.last) return { ...base, recovered: false, pubs: [] };
+    const missed = this.last - since.offset;
+    if (missed === 0) return { ...base, recovered: true, pubs: [] };
     const first = this.entries[0];
-    const recovered = first !== undefined && first.offset <= since.offset + 1;
+    if (first === undefined || first.offset > since.offset + 1 || missed > maxReplay) return { ...base, recovered: false, pubs: [] };
     // Offsets are contiguous, so the replay starts at a computed index instead of a scan.
-    const start = first === undefined ? 0 : Math.max(0, since.offset + 1 - first.offset);
-    const pubs = this.entries.slice(start).map((e) => this.pub(e));
-    return { ...base, recovered, pubs };
+    const pubs = this.entries.slice(since.offset + 1 - first.offset).map((e) => this.pub(e));
+    return { ...base, recovered: true, pubs };
   }
 
   private pub(e: HistoryEntry): Publication {

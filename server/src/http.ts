@@ -9,6 +9,8 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
 export interface RouterDeps {
   metrics: Metrics;
+  /** The broker's health for `/healthz` (`ok: false` → `status: "degraded"`). */
+  health: () => { ok: boolean; [detail: string]: unknown };
   logger: Logger;
   notify: Handler;
   /** `POST /dev/token`, only in dev mode. */
@@ -84,7 +86,12 @@ export function createRouter(deps: RouterDeps): (req: IncomingMessage, res: Serv
       return deps.devToken(req, res);
     }
     const isGet = method === 'GET' || method === 'HEAD';
-    if (isGet && pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    if (isGet && pathname === '/healthz') {
+      // Still 200 while the broker's store is down: connections stay up and local work goes on;
+      // `status: "degraded"` tells monitoring (and `broker` says what).
+      const { ok, ...broker } = deps.health();
+      return sendJson(res, 200, Object.keys(broker).length ? { status: ok ? 'ok' : 'degraded', broker } : { status: ok ? 'ok' : 'degraded' });
+    }
     if (isGet && pathname === '/metrics') {
       const text = deps.metrics.render();
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' });

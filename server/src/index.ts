@@ -24,7 +24,9 @@ const TRY_AGAIN_LATER = 1013;
 export { defaultCanSubscribe } from './options';
 export type { Logger } from './logger';
 export type { Broker, Delivery, PublishOutcome, StreamOffset, Subscriber } from './brokers/types';
-export { MemoryBroker } from './brokers/memory';
+export { MemoryBroker, type MemoryBrokerOptions } from './brokers/memory';
+export { RedisBroker, redisBroker, type RedisBrokerOptions, type RedisBrokerStats } from './brokers/redis';
+export { BrokerUnavailableError, type BrokerEnvironment, type BrokerFactory } from './brokers/types';
 export { PayloadTooLargeError, type PublishReceipt, type PublishTarget } from './publish';
 export { RpcError } from './errors';
 export { fileSink, type FileSinkOptions, type StoredEvent, type TelemetryServerOptions, type TelemetrySink } from './telemetry/index';
@@ -61,15 +63,19 @@ export async function createServer(options: ServerOptions): Promise<RealtimeServ
   const o = resolveOptions(options);
   const log = o.logger;
   const metrics = new Metrics();
-  const broker: Broker =
-    o.broker ??
-    new MemoryBroker({
+  const broker: Broker = createBroker(o.broker);
+  function createBroker(given: typeof o.broker): Broker {
+    if (typeof given === 'function') return given({ history: o.history, logger: log });
+    if (given) return given;
+    return new MemoryBroker({
       history: o.history,
       onError: (e) => log.error('delivery failed', e),
       onEvict: () => {
         if (metrics.streamsEvicted++ === 0) log.warn('history.streams bound reached: forgetting the least recently published streams');
       },
     });
+  }
+  metrics.extra = () => broker.metrics?.() ?? {};
   const auth = new TokenAuthority({ jwtSecret: o.jwtSecret, jwks: o.jwks, dev: o.dev, rules: o.tokens });
   const telemetry = options.telemetry
     ? createTelemetryIngest(options.telemetry, { apps: o.apps, logger: log, verify: (t) => auth.verify(t), trustProxy: o.trustProxy })
@@ -97,6 +103,7 @@ export async function createServer(options: ServerOptions): Promise<RealtimeServ
   const connections = new Set<Connection>();
   const router = createRouter({
     metrics,
+    health: () => broker.health?.() ?? { ok: true },
     logger: log,
     notify: createNotifyHandler({
       apiKey: o.apiKey,

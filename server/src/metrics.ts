@@ -6,6 +6,8 @@ export class Metrics {
   framesIn = 0;
   framesOut = 0;
   streamsEvicted = 0;
+  /** Extra samples from the broker (name → value), rendered as they are. */
+  extra: () => Record<string, number> = () => ({});
   readonly errors = new Map<string, number>();
   readonly notifyRequests = new Map<number, number>();
   /** WebSocket connections refused at `maxConnections` (`global`) or `maxConnectionsPerIp` (`per_ip`). */
@@ -51,6 +53,11 @@ export class Metrics {
     metric('sdk_realtime_notify_requests_total', 'counter', 'POST /notify requests, by HTTP status.', [
       ...[...this.notifyRequests].map(([status, n]): [string, number] => [`{status="${status}"}`, n]),
     ]);
+    // The broker's own counters (Redis: errors, gaps filled, publish latency, pub/sub lag).
+    for (const [name, value] of Object.entries(this.extra())) {
+      const type = name.endsWith('_total') || name.endsWith('_count') || name.endsWith('_sum') ? 'counter' : 'gauge';
+      lines.push(`# TYPE ${name} ${type}`, `${name} ${value}`);
+    }
     return lines.join('\n') + '\n';
   }
 }

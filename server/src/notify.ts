@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { Metrics } from './metrics';
+import { BrokerUnavailableError } from './brokers/types';
 import { PayloadTooLargeError, type PublishReceipt, type PublishTarget } from './publish';
 import { KeyedLimiter } from './rate-limit';
 import { HttpError, bearer, clientIp, isAbort, limitKey, readJson, sendHttpError, sendJson } from './http-util';
@@ -94,6 +95,8 @@ export function createNotifyHandler(deps: NotifyDeps): (req: IncomingMessage, re
       .publish(body.appId, { users: body.users, devices: body.devices, eventTopics: body.eventTopics, data: body.data })
       .catch((e: unknown) => {
         if (e instanceof PayloadTooLargeError) throw new HttpError(413, 'too_large', e.message, { field: 'data' });
+        // The broker's store is unreachable: retry later (with the same Idempotency-Key, if any).
+        if (e instanceof BrokerUnavailableError) throw new HttpError(503, 'unavailable', 'message store unavailable, retry later', { retryAfter: 1000 });
         throw e;
       });
     return { status: 200, body: receipt };

@@ -1,6 +1,6 @@
 import { bad, bool, fn, int, obj, str } from './validate';
 import { DEFAULT_MAX_FRAME_BYTES } from 'sdk-realtime/protocol';
-import type { Broker } from './brokers/types';
+import type { Broker, BrokerFactory } from './brokers/types';
 import { consoleLogger, silentLogger, type Logger } from './logger';
 import type { TelemetryServerOptions } from './telemetry/options';
 
@@ -137,8 +137,12 @@ export interface ServerOptions {
   demo?: boolean;
   /** Log sink. Default console; `false` silences the server (tests). */
   logger?: Logger | false;
-  /** Message broker. Default an in-memory broker (single process). */
-  broker?: Broker;
+  /**
+   * Message broker: a {@link Broker}, or a factory the server calls with its `history` limits and
+   * logger, such as `redisBroker({ url })` (several processes acting as one; docs/scaling.md).
+   * Default an in-memory broker (single process).
+   */
+  broker?: Broker | BrokerFactory;
   /**
    * Telemetry ingestion (`POST /api/telemetry/batch`, `GET /api/telemetry/config`, RPC
    * `telemetry.batch`); `{}` enables it with defaults (docs/telemetry.md). Default off.
@@ -212,7 +216,7 @@ export interface ResolvedOptions {
   serveStatic: string | undefined;
   demo: boolean;
   logger: Logger;
-  broker: Broker | undefined;
+  broker: Broker | BrokerFactory | undefined;
 }
 
 /**
@@ -290,7 +294,7 @@ export function resolveOptions(input: ServerOptions): ResolvedOptions {
     logger = o.logger;
   }
 
-  if (o.broker !== undefined) {
+  if (o.broker !== undefined && typeof o.broker !== 'function') {
     const b = o.broker as unknown as Record<string, unknown>;
     if (typeof b !== 'object' || b === null || !['publish', 'subscribe', 'unsubscribe', 'history', 'close'].every((k) => typeof b[k] === 'function')) {
       throw bad('broker', 'a Broker (publish, subscribe, unsubscribe, history, close)');

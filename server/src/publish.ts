@@ -10,10 +10,11 @@ export interface PublishTarget {
   data: unknown;
 }
 
-/** What a publish did: the message id, how many connections got it, its offset in each stream. */
+/** What a publish did: the message id, its offset in each stream, and how many connections got it. */
 export interface PublishReceipt {
   id: string;
-  delivered: number;
+  /** Connections that received it, when the broker delivers in the publish call (memory broker). */
+  delivered?: number;
   streams: Record<string, number>;
 }
 

@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Publication } from '../../src/protocol/frames';
+import { redisBroker } from '../../server/src/index';
 import { startProxy } from '../support/proxy';
+import { startRedis } from '../support/redis';
 import {
   cleanup,
   client,
@@ -23,8 +25,9 @@ async function proxied(options: Parameters<typeof startServer>[0] = {}) {
 }
 
 describe('the client across real network faults', () => {
-  it('recovers every message published while the server restarted, in order, once', async () => {
-    let server = await startServer();
+  /** Restart the server behind a proxy while messages are published; what did the client get? */
+  async function restartDuringTraffic(options: Parameters<typeof startServer>[0]) {
+    let server = await startServer(options);
     const port = server.port;
     const proxy = await startProxy(port);
     onCleanup(() => proxy.close());
@@ -32,7 +35,11 @@ describe('the client across real network faults', () => {
     const c = client({ url: proxy.url(), app: 'shop', token: async () => signToken('u1') });
     const got: Publication[] = [];
     const recoveries: boolean[] = [];
-    c.subscribe('ticker', (m) => got.push(m), { onSubscribed: (r: { recovered: boolean }) => recoveries.push(r.recovered) });
+    const gaps: string[] = [];
+    c.subscribe('ticker', (m) => got.push(m), {
+      onSubscribed: (r: { recovered: boolean }) => recoveries.push(r.recovered),
+      onGap: (g: { reason: string }) => gaps.push(g.reason),
+    });
     c.connect();
     await waitFor(() => recoveries.length === 1, 'first subscription');
     for (let i = 1; i <= 3; i++) await notify(server, { appId: 'shop', eventTopics: ['ticker'], data: i });
@@ -42,17 +49,32 @@ describe('the client across real network faults', () => {
     proxy.refuse();
     await server.close();
     await waitFor(() => c.state === 'reconnecting', 'client notices the outage');
-    server = await startServer({ port });
+    server = await startServer({ ...options, port });
     for (let i = 4; i <= 8; i++) await notify(server, { appId: 'shop', eventTopics: ['ticker'], data: i });
     proxy.accept();
 
-    await waitFor(() => got.length === 8, 'messages published during the outage', 8000);
+    await waitFor(() => recoveries.length === 2, 'resubscribed after the restart', 8000);
     for (let i = 9; i <= 10; i++) await notify(server, { appId: 'shop', eventTopics: ['ticker'], data: i });
-    await waitFor(() => got.length === 10, 'live messages after recovery');
+    await waitFor(() => got.at(-1)?.data === 10, 'live messages after recovery');
     await sleep(100);
-    expect(got.map((m) => m.data)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
-    // A restarted in-memory server lost its history: the client is told recovery may have a gap.
+    return { data: got.map((m) => m.data), recoveries, gaps };
+  }
+
+  it('recovers every message published while the server restarted, in order, once, when history is in Redis', async () => {
+    const redis = await startRedis();
+    onCleanup(() => redis.stop());
+    const { data, recoveries, gaps } = await restartDuringTraffic({ broker: redisBroker({ url: redis.url }) });
+    expect(data).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(recoveries).toEqual([true, true]);
+    expect(gaps).toEqual([]);
+  });
+
+  it('tells the app to refetch, replaying nothing, when an in-memory server restarted and lost its history', async () => {
+    const { data, recoveries, gaps } = await restartDuringTraffic({});
+    // 4..8 are gone with the old process's memory; the client says so instead of pretending.
+    expect(data).toEqual([1, 2, 3, 9, 10]);
     expect(recoveries).toEqual([true, false]);
+    expect(gaps).toEqual(['not_recovered']);
   });
 
   it('recovers messages missed during a dropped link from the same server history', async () => {

@@ -35,13 +35,14 @@ describe('StreamHistory', () => {
     expect(h.since({ epoch: h.epoch, offset: 3 })).toMatchObject({ recovered: true, pubs: [] });
   });
 
-  it('gives the whole history, not recovered, for another epoch or a position beyond the end', () => {
+  it('gives nothing, not recovered, for another epoch, a position beyond the end, or more than maxReplay', () => {
     const { h } = make();
     h.append('a', 0, 1);
     h.append('b', 0, 2);
-    expect(h.since({ epoch: 'other', offset: 1 }).pubs).toHaveLength(2);
-    expect(h.since({ epoch: 'other', offset: 1 }).recovered).toBe(false);
-    expect(h.since({ epoch: h.epoch, offset: 9 }).recovered).toBe(false);
+    expect(h.since({ epoch: 'other', offset: 1 })).toMatchObject({ recovered: false, pubs: [] });
+    expect(h.since({ epoch: h.epoch, offset: 9 })).toMatchObject({ recovered: false, pubs: [] });
+    expect(h.since({ epoch: h.epoch, offset: 0 }, 1)).toMatchObject({ recovered: false, pubs: [] });
+    expect(h.since({ epoch: h.epoch, offset: 0 }, 2).pubs).toHaveLength(2);
   });
 
   it('uses a fresh random epoch per history', () => {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { StreamPosition, SubscribeResult } from 'sdk-realtime/protocol';
 import { StreamHistory, newEpoch, type HistoryLimits } from '../history';
+import { fanOut } from './fanout';
 import type { Broker, Delivery, PublishOutcome, StreamOffset, Subscriber } from './types';
 
 interface StreamState {
@@ -60,37 +61,20 @@ export class MemoryBroker implements Broker {
     const id = randomUUID();
     const ts = this.now();
     const positions: StreamOffset[] = [];
-    const states: StreamState[] = [];
     const offsets: Record<string, number> = {};
     for (const stream of new Set(streams)) {
       const state = this.withHistory(this.stateOf(app, stream));
       if (state.app.idle.delete(state)) state.app.idle.add(state);
       const offset = state.history!.append(id, ts, data);
       positions.push({ stream, epoch: state.history!.epoch, offset });
-      states.push(state);
       offsets[stream] = offset;
     }
     const delivery: Delivery = { id, ts, data, streams: positions };
-    // Group matched streams per subscriber so each receives the message once.
-    const perSubscriber = new Map<Subscriber, StreamOffset[]>();
-    for (const [i, position] of positions.entries()) {
-      for (const sub of states[i]!.subscribers) {
-        const matched = perSubscriber.get(sub);
-        if (matched) matched.push(position);
-        else perSubscriber.set(sub, [position]);
-      }
-    }
-    for (const [sub, matched] of perSubscriber) {
-      try {
-        sub.deliver(delivery, matched);
-      } catch (error) {
-        this.options.onError?.(error);
-      }
-    }
-    return { id, ts, streams: offsets, delivered: perSubscriber.size };
+    const delivered = fanOut(delivery, (stream) => this.apps.get(app)?.streams.get(stream)?.subscribers, this.options.onError);
+    return { id, ts, streams: offsets, positions, delivered };
   }
 
-  subscribe(app: string, stream: string, subscriber: Subscriber): void {
+  async subscribe(app: string, stream: string, subscriber: Subscriber): Promise<void> {
     const state = this.stateOf(app, stream);
     state.subscribers.add(subscriber);
     state.app.idle.delete(state);
@@ -105,7 +89,7 @@ export class MemoryBroker implements Broker {
   async history(app: string, stream: string, since?: StreamPosition): Promise<SubscribeResult> {
     const a = this.apps.get(app);
     const h = a?.streams.get(stream)?.history;
-    if (h) return h.since(since);
+    if (h) return h.since(since, this.options.history.maxReplay);
     // No history yet: answer for the stream as it will be created, without creating it.
     const epoch = this.pendingEpoch(a);
     const recovered = since === undefined || (since.epoch === epoch && since.offset === 0);

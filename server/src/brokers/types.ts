@@ -1,4 +1,5 @@
 import type { StreamPosition, SubscribeResult } from 'sdk-realtime/protocol';
+import type { HistoryLimits } from '../history';
 
 /** Where a delivered message sits in one stream. */
 export interface StreamOffset {
@@ -31,24 +32,68 @@ export interface PublishOutcome {
   ts: number;
   /** Offset of the message in each stream. */
   streams: Record<string, number>;
-  /** Number of subscribers (connections) on this node that received it. */
-  delivered: number;
+  /** Epoch and offset of the message in each stream, in the order the streams were given. */
+  positions: StreamOffset[];
+  /**
+   * Subscribers (connections) that received it, where the broker delivers in the publish call
+   * (the memory broker). A broker that fans out through another system (Redis pub/sub, to every
+   * node) leaves it out: delivery happens after `publish` resolves.
+   */
+  delivered?: number;
+}
+
+/**
+ * The broker cannot reach its backing store (Redis down, failing over). Retryable: `/notify`
+ * answers 503 with `Retry-After`, a subscribe fails with a temporary error the client retries.
+ */
+export class BrokerUnavailableError extends Error {
+  readonly code = 'unavailable';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'BrokerUnavailableError';
+  }
 }
 
 /**
  * Stores stream history and fans messages out to subscribers. Everything is keyed by app id, so two
- * apps never share a stream. The in-memory broker is the embedded default; a Redis broker
- * (pub/sub fan-out, streams for history) can implement the same interface to span several nodes.
+ * apps never share a stream. Two implementations: {@link MemoryBroker} (embedded, one process) and
+ * `RedisBroker` (several processes acting as one); both pass test/server/broker-conformance.test.ts.
+ *
+ * Order of a subscribe with recovery: `await subscribe()` (live from here on), then `history()`;
+ * the caller holds live messages until the history reply is sent and drops those it covered.
  */
 export interface Broker {
-  /** Append one message to each stream (once per stream) and deliver it once per subscriber. */
+  /**
+   * Append one message to each stream (once per stream; duplicates in `streams` are ignored) and
+   * deliver it once per subscriber, whichever of its streams match. Rejects with
+   * {@link BrokerUnavailableError} when the store is unreachable (nothing was delivered then, or
+   * the caller may retry: positions are per attempt).
+   */
   publish(app: string, streams: string[], data: unknown): Promise<PublishOutcome>;
-  /** Start delivering `stream`'s live messages to `subscriber`. Idempotent. */
-  subscribe(app: string, stream: string, subscriber: Subscriber): void;
+  /** Start delivering `stream`'s live messages to `subscriber`; live once it resolves. Idempotent. */
+  subscribe(app: string, stream: string, subscriber: Subscriber): Promise<void>;
   /** Stop delivering. Idempotent. */
   unsubscribe(app: string, stream: string, subscriber: Subscriber): void;
-  /** The stream's epoch, newest offset, and what followed `since` (see docs/protocol.md, recovery). */
+  /**
+   * The stream's epoch and newest offset and, given the client's position `since`, recovery
+   * (docs/protocol.md): `recovered: true` with every message after `since` when the epoch matches
+   * and the range up to the top is complete and at most `maxReplay` long; otherwise
+   * `recovered: false` and no messages (never a partial replay).
+   */
   history(app: string, stream: string, since?: StreamPosition): Promise<SubscribeResult>;
   /** Release timers and connections. */
   close(): Promise<void>;
+  /** For `/healthz`: whether the backing store is reachable, and details. Absent: always healthy. */
+  health?(): { ok: boolean; [detail: string]: unknown };
+  /** For `/metrics`: extra counters (name → value), already prefixed `sdk_realtime_`. */
+  metrics?(): Record<string, number>;
 }
+
+/** What the server gives a broker it creates (see {@link BrokerFactory}). */
+export interface BrokerEnvironment {
+  history: HistoryLimits;
+  logger: { error(message: string, error?: unknown): void };
+}
+
+/** A broker the server creates itself, with its own history limits and logger. */
+export type BrokerFactory = (env: BrokerEnvironment) => Broker;

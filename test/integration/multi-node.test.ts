@@ -1,0 +1,105 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { cleanup, client, notify, onCleanup, signToken, waitFor, waitForState } from '../support/harness';
+import { startBalancer, startNode, type ServerNode } from '../support/nodes';
+import { startRedis, type TestRedis } from '../support/redis';
+
+// Several real server processes (the built CLI with --redis) on one real redis-server, behind a
+// round-robin TCP balancer, driven by the real client.
+let redis: TestRedis;
+beforeAll(async () => {
+  redis = await startRedis();
+});
+afterAll(async () => {
+  await redis?.stop();
+});
+afterEach(cleanup);
+
+async function nodes(n: number): Promise<ServerNode[]> {
+  const started = await Promise.all(Array.from({ length: n }, () => startNode(redis.url)));
+  for (const node of started) onCleanup(() => node.kill());
+  return started;
+}
+
+describe('several server processes on Redis act as one', () => {
+  it('delivers a /notify posted to one node to a client on another, once when it names the user and a topic the user follows', async () => {
+    const [a, b] = await nodes(2);
+    const c = client({ url: a!.url, app: 'shop', token: await signToken('u1') });
+    const got: Array<{ topic: string; data: any }> = [];
+    c.on('message', (m) => got.push({ topic: m.topic, data: m.data }));
+    c.subscribe('order:1', () => undefined);
+    const subscribed = new Promise((r) => c.on('subscribed', r));
+    c.connect();
+    await waitForState(c, 'connected');
+    await subscribed;
+
+    expect((await notify(b!, { appId: 'shop', users: ['u1'], eventTopics: ['order:1'], data: { n: 1 } })).status).toBe(200);
+    expect((await notify(b!, { appId: 'shop', users: ['u1'], data: { n: 2 } })).status).toBe(200);
+    // Another app's same names never arrive.
+    expect((await notify(b!, { appId: 'other', users: ['u1'], eventTopics: ['order:1'], data: { n: 'x' } })).status).toBe(200);
+    expect((await notify(b!, { appId: 'shop', eventTopics: ['order:1'], data: { n: 3 } })).status).toBe(200);
+    await waitFor(() => got.length >= 3, 'three messages');
+    expect(got.map((g) => g.data.n)).toEqual([1, 2, 3]);
+  });
+
+  it('recovers what was missed while the node a client was on is SIGKILLed: the client reconnects to another node and gets every message once, in order', async () => {
+    const [a, b] = await nodes(2);
+    const live = [a!, b!];
+    const lb = await startBalancer(() => live.map((n) => n.port));
+    onCleanup(() => lb.close());
+    const c = client({ url: lb.url, app: 'shop', token: await signToken('u2') });
+    const room: number[] = [];
+    const personal: number[] = [];
+    const recovered: boolean[] = [];
+    c.on('message', (m) => {
+      if (m.topic === 'user:u2') personal.push((m.data as any).n);
+    });
+    c.subscribe('room', (m) => room.push((m.data as any).n), { onSubscribed: (e) => recovered.push(e.recovered) });
+    c.connect();
+    await waitFor(() => recovered.length === 1, 'subscribed');
+
+    for (let n = 1; n <= 3; n++) {
+      await notify(b!, { appId: 'shop', eventTopics: ['room'], data: { n } });
+      await notify(b!, { appId: 'shop', users: ['u2'], data: { n } });
+    }
+    await waitFor(() => room.length === 3 && personal.length === 3, 'live messages');
+
+    // Crash the node the client is on (the balancer sent the first connection to `a`), keep
+    // publishing through the other.
+    live.splice(live.indexOf(a!), 1);
+    await a!.kill();
+    for (let n = 4; n <= 8; n++) {
+      await notify(b!, { appId: 'shop', eventTopics: ['room'], data: { n } });
+      await notify(b!, { appId: 'shop', users: ['u2'], data: { n } });
+    }
+    await waitFor(() => room.length === 8 && personal.length === 8, 'recovered messages', 10_000);
+    expect(room).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(personal).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(recovered).toEqual([true, true]);
+  });
+
+  it('answers /notify with 503 and Retry-After while Redis is down, and accepts it again once Redis is back', async () => {
+    const own = await startRedis();
+    onCleanup(() => own.stop());
+    const node = await startNode(own.url);
+    onCleanup(() => node.kill());
+    expect((await notify(node, { appId: 'shop', eventTopics: ['t'], data: 1 })).status).toBe(200);
+    await own.kill();
+    const down = await fetch(`${node.httpUrl}/notify`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer integration-test-api-key' },
+      body: JSON.stringify({ appId: 'shop', eventTopics: ['t'], data: 2 }),
+    });
+    expect(down.status).toBe(503);
+    expect(down.headers.get('retry-after')).toBe('1');
+    expect(await (await fetch(`${node.httpUrl}/healthz`)).json()).toMatchObject({ status: 'degraded' });
+    await own.start();
+    let status = 0;
+    const until = Date.now() + 10_000;
+    while (status !== 200 && Date.now() < until) {
+      status = (await notify(node, { appId: 'shop', eventTopics: ['t'], data: 2 })).status;
+      if (status !== 200) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(status).toBe(200);
+    expect(await (await fetch(`${node.httpUrl}/healthz`)).json()).toMatchObject({ status: 'ok' });
+  });
+});
