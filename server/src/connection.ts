@@ -21,11 +21,11 @@ import {
   type WireError,
 } from 'sdk-realtime/protocol';
 import type { TokenAuthority, TokenClaims } from './auth';
-import { BrokerUnavailableError, type Broker, type Delivery, type StreamOffset, type Subscriber } from './brokers/types';
+import { BrokerUnavailableError, IdempotencyConflictError, type Broker, type PublishOptions, type Delivery, type StreamOffset, type Subscriber } from './brokers/types';
 import { RpcError } from './errors';
+import { fingerprintOf } from './idempotency';
 import { tooDeep } from './json-depth';
 import { PayloadTooLargeError } from './publish';
-import type { IdempotencyCache } from './idempotency';
 import type { Metrics } from './metrics';
 import type { ConnectionContext, ResolvedOptions } from './options';
 import type { CountWatcher, Presence } from './presence';
@@ -39,8 +39,7 @@ export interface ServerCore {
   presence: Presence;
   metrics: Metrics;
   auth: TokenAuthority;
-  idempotency: IdempotencyCache<PublishResult>;
-  publish(app: string, target: PublishTarget): Promise<PublishReceipt>;
+  publish(app: string, target: PublishTarget, options?: PublishOptions): Promise<PublishReceipt>;
 }
 
 /** Refusing this many times the frame limit within one rate window closes the connection (4002). */
@@ -307,6 +306,7 @@ export class Connection implements Subscriber, CountWatcher {
     if (e instanceof Refusal) error = e.error;
     else if (e instanceof RpcError) error = e.toWire();
     else if (e instanceof PayloadTooLargeError) error = err(ErrorCode.TooLarge, e.message);
+    else if (e instanceof IdempotencyConflictError) error = err(ErrorCode.BadRequest, 'key: already used for a different publish');
     // Temporary (Redis down or failing over): `internal` with a delay, which clients retry.
     else if (e instanceof BrokerUnavailableError) error = { code: ErrorCode.Internal, message: 'service unavailable, retry later', retryAfter: 1000 };
     else {
@@ -494,7 +494,7 @@ export class Connection implements Subscriber, CountWatcher {
   }
 
   private async publish(frame: PublishFrame, ctx: ConnectionContext): Promise<void> {
-    const { options, idempotency } = this.core;
+    const { options } = this.core;
     if (!(await options.canPublish(ctx, frame.topic, frame.data))) {
       throw new Refusal(err(ErrorCode.Forbidden, `not allowed to publish to ${frame.topic}`));
     }
@@ -505,12 +505,14 @@ export class Connection implements Subscriber, CountWatcher {
       }
       published.add(frame.topic);
     }
+    // The key is the sender's: a resend after a reconnect (maybe to another node) is applied once.
     const who = ctx.user !== null ? `u:${ctx.user}` : `c:${this.id}`;
-    const key = `${ctx.app}\u0000${who}\u0000${frame.key}`;
-    const result = await idempotency.run(key, async () => {
-      const receipt = await this.core.publish(ctx.app, { eventTopics: [frame.topic], data: frame.data });
-      return { id: receipt.id, offset: receipt.streams[frame.topic] ?? 0 };
-    });
+    const receipt = await this.core.publish(
+      ctx.app,
+      { eventTopics: [frame.topic], data: frame.data },
+      { key: `pub\u0000${who}\u0000${frame.key}`, fingerprint: fingerprintOf(frame.topic, frame.data) },
+    );
+    const result: PublishResult = { id: receipt.id, offset: receipt.streams[frame.topic] ?? 0 };
     this.reply(frame.id, result);
   }
 

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 /**
  * Remembers the outcome of recent keyed operations so a resend with the same key is answered with
  * the first result instead of being applied twice. Bounded by count (oldest dropped first) and age.
@@ -37,4 +39,18 @@ export class IdempotencyCache<T> {
       this.entries.delete(key);
     }
   }
+}
+
+/**
+ * The message id of a keyed publish: the same for every attempt with that app and key, so a retry
+ * that reaches a stream the first attempt missed still carries the id clients de-duplicate by.
+ */
+export function messageIdFor(app: string, key: string): string {
+  const h = createHash('sha256').update(app).update('\u0000').update(key).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+/** A digest of what an idempotency key stands for (a request's meaningful fields, in a fixed order). */
+export function fingerprintOf(...parts: unknown[]): string {
+  return createHash('sha256').update(JSON.stringify(parts)).digest('base64url');
 }

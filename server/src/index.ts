@@ -1,15 +1,15 @@
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
-import { CloseCode, encodeFrame, type PublishResult } from 'sdk-realtime/protocol';
+import { CloseCode, encodeFrame } from 'sdk-realtime/protocol';
 import { TokenAuthority } from './auth';
 import { MemoryBroker } from './brokers/memory';
-import type { Broker } from './brokers/types';
+import type { Broker, PublishOptions } from './brokers/types';
 import { CLOSE_GRACE_MS, Connection, type ServerCore } from './connection';
 import { clientIp } from './http-util';
 import { createDevTokenHandler } from './dev-token';
 import { createRouter } from './http';
-import { IdempotencyCache } from './idempotency';
+import { fingerprintOf } from './idempotency';
 import { Metrics } from './metrics';
 import { createNotifyHandler } from './notify';
 import { resolveOptions, type ServerOptions } from './options';
@@ -26,7 +26,13 @@ export type { Logger } from './logger';
 export type { Broker, Delivery, PublishOutcome, StreamOffset, Subscriber } from './brokers/types';
 export { MemoryBroker, type MemoryBrokerOptions } from './brokers/memory';
 export { RedisBroker, redisBroker, type RedisBrokerOptions, type RedisBrokerStats } from './brokers/redis';
-export { BrokerUnavailableError, type BrokerEnvironment, type BrokerFactory } from './brokers/types';
+export {
+  BrokerUnavailableError,
+  IdempotencyConflictError,
+  type BrokerEnvironment,
+  type BrokerFactory,
+  type PublishOptions,
+} from './brokers/types';
 export { PayloadTooLargeError, type PublishReceipt, type PublishTarget } from './publish';
 export { RpcError } from './errors';
 export { fileSink, type FileSinkOptions, type StoredEvent, type TelemetryServerOptions, type TelemetrySink } from './telemetry/index';
@@ -51,8 +57,10 @@ export interface RealtimeServer {
   /**
    * Publish from the same process, exactly like `POST /notify` (no API key, no rate limit):
    * every connection of each user, each device and every subscriber of each topic gets the message once.
+   * With `idempotencyKey`, a retry with the same key and target is applied once (on every node,
+   * for 5 minutes); the same key with another target rejects with `IdempotencyConflictError`.
    */
-  publish(appId: string, target: PublishTarget): Promise<PublishReceipt>;
+  publish(appId: string, target: PublishTarget, options?: { idempotencyKey?: string }): Promise<PublishReceipt>;
   stats(): ServerStats;
   /** Send every client a `close` frame (4004, reconnect) and stop. Idempotent. */
   close(): Promise<void>;
@@ -84,14 +92,14 @@ export async function createServer(options: ServerOptions): Promise<RealtimeServ
     o.methods = { ...o.methods, 'telemetry.batch': telemetry.rpc };
   }
   const presence = new Presence(o.presenceInterval);
-  const publish = (app: string, target: PublishTarget): Promise<PublishReceipt> => publishTo(broker, metrics, app, target, o.maxFrameBytes);
+  const publish = (app: string, target: PublishTarget, options?: PublishOptions): Promise<PublishReceipt> =>
+    publishTo(broker, metrics, app, target, o.maxFrameBytes, options);
   const core: ServerCore = {
     options: o,
     broker,
     presence,
     metrics,
     auth,
-    idempotency: new IdempotencyCache<PublishResult>(10_000, 5 * 60_000),
     publish,
   };
 
@@ -200,7 +208,8 @@ export async function createServer(options: ServerOptions): Promise<RealtimeServ
     url,
     httpUrl,
     port,
-    publish,
+    publish: (appId, target, options) =>
+      publish(appId, target, options?.idempotencyKey === undefined ? undefined : { key: `api\u0000${options.idempotencyKey}`, fingerprint: fingerprintOf(target) }),
     stats: () => {
       let subscriptions = 0;
       let watches = 0;

@@ -2,7 +2,8 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { Metrics } from './metrics';
-import { BrokerUnavailableError } from './brokers/types';
+import { BrokerUnavailableError, IdempotencyConflictError, type PublishOptions } from './brokers/types';
+import { fingerprintOf } from './idempotency';
 import { PayloadTooLargeError, type PublishReceipt, type PublishTarget } from './publish';
 import { KeyedLimiter } from './rate-limit';
 import { HttpError, bearer, clientIp, isAbort, limitKey, readJson, sendHttpError, sendJson } from './http-util';
@@ -40,7 +41,7 @@ export interface NotifyDeps {
   authFailureLimit: { failures: number; per: number };
   trustProxy: boolean;
   metrics: Metrics;
-  publish(app: string, target: PublishTarget): Promise<PublishReceipt>;
+  publish(app: string, target: PublishTarget, options?: PublishOptions): Promise<PublishReceipt>;
 }
 
 /** Compare secrets in constant time (hashing first so lengths need not match). */
@@ -91,9 +92,15 @@ export function createNotifyHandler(deps: NotifyDeps): (req: IncomingMessage, re
     const retryAfter = perApp.take(body.appId);
     if (retryAfter > 0) throw new HttpError(429, 'rate_limited', 'too many /notify requests for this app', { retryAfter });
 
+    const target = { users: body.users, devices: body.devices, eventTopics: body.eventTopics, data: body.data };
+    const idempotencyKey = idempotencyKeyOf(req);
+    const options = idempotencyKey === undefined ? undefined : { key: `notify\u0000${idempotencyKey}`, fingerprint: fingerprintOf(target) };
     const receipt = await deps
-      .publish(body.appId, { users: body.users, devices: body.devices, eventTopics: body.eventTopics, data: body.data })
+      .publish(body.appId, target, options)
       .catch((e: unknown) => {
+        if (e instanceof IdempotencyConflictError) {
+          throw new HttpError(409, 'conflict', 'Idempotency-Key: already used for a different request', { field: 'Idempotency-Key' });
+        }
         if (e instanceof PayloadTooLargeError) throw new HttpError(413, 'too_large', e.message, { field: 'data' });
         // The broker's store is unreachable: retry later (with the same Idempotency-Key, if any).
         if (e instanceof BrokerUnavailableError) throw new HttpError(503, 'unavailable', 'message store unavailable, retry later', { retryAfter: 1000 });
@@ -116,4 +123,21 @@ export function createNotifyHandler(deps: NotifyDeps): (req: IncomingMessage, re
       if (!(e instanceof HttpError)) throw e;
     }
   };
+}
+
+/** Longest `Idempotency-Key` accepted. */
+const MAX_IDEMPOTENCY_KEY = 128;
+
+/**
+ * The request's `Idempotency-Key` header: 1–128 visible ASCII characters, or absent. A retry with
+ * the same key and body (on any node, within 5 minutes) is answered with the first result and
+ * delivered once; the same key with another body gets 409.
+ */
+function idempotencyKeyOf(req: IncomingMessage): string | undefined {
+  const value = req.headers['idempotency-key'];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_IDEMPOTENCY_KEY || !/^[\x21-\x7e]+$/.test(value)) {
+    throw new HttpError(400, 'bad_request', `Idempotency-Key: 1 to ${MAX_IDEMPOTENCY_KEY} visible ASCII characters`, { field: 'Idempotency-Key' });
+  }
+  return value;
 }

@@ -1,5 +1,5 @@
 import { utf8Length } from 'sdk-realtime/protocol';
-import type { Broker } from './brokers/types';
+import type { Broker, PublishOptions } from './brokers/types';
 import type { Metrics } from './metrics';
 
 /** Who a message goes to: the union of every listed user, device and topic subscriber. */
@@ -43,6 +43,7 @@ export async function publishTo(
   app: string,
   target: PublishTarget,
   maxFrameBytes: number,
+  options?: PublishOptions,
 ): Promise<PublishReceipt> {
   const streams = streamsOf(target);
   if (streams.length === 0) throw new TypeError('publish needs at least one of users, devices, eventTopics');
@@ -52,7 +53,7 @@ export async function publishTo(
   if (json.length > limit / 3 && utf8Length(json) > limit) {
     throw new PayloadTooLargeError(`data exceeds ${limit} bytes (the frame limit minus the message envelope)`);
   }
-  const outcome = await broker.publish(app, streams, target.data);
+  const outcome = await broker.publish(app, streams, target.data, options);
   metrics.messagesPublished++;
   return { id: outcome.id, delivered: outcome.delivered, streams: outcome.streams };
 }

@@ -77,6 +77,29 @@ describe('several server processes on Redis act as one', () => {
     expect(recovered).toEqual([true, true]);
   });
 
+  it('applies a /notify with the same Idempotency-Key once across nodes, and answers another body under that key with 409', async () => {
+    const [a, b] = await nodes(2);
+    const post = (node: ServerNode, key: string, data: unknown) =>
+      fetch(`${node.httpUrl}/notify`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer integration-test-api-key', 'idempotency-key': key },
+        body: JSON.stringify({ appId: 'shop', eventTopics: ['orders'], data }),
+      });
+    const first = await post(a!, 'order-7-paid', { id: 7 });
+    const retry = await post(b!, 'order-7-paid', { id: 7 });
+    expect(first.status).toBe(200);
+    expect(retry.status).toBe(200);
+    const [r1, r2] = [await first.json(), await retry.json()];
+    expect(r2.id).toBe(r1.id);
+    expect(r2.streams).toEqual({ orders: 1 });
+    const conflict = await post(b!, 'order-7-paid', { id: 8 });
+    expect(conflict.status).toBe(409);
+    expect(await conflict.json()).toMatchObject({ error: { code: 'conflict', field: 'Idempotency-Key' } });
+    expect((await post(a!, 'x'.repeat(129), {})).status).toBe(400);
+    // Applied once: the next message is offset 2.
+    expect((await notify(a!, { appId: 'shop', eventTopics: ['orders'], data: 'next' })).body.streams).toEqual({ orders: 2 });
+  });
+
   it('answers /notify with 503 and Retry-After while Redis is down, and accepts it again once Redis is back', async () => {
     const own = await startRedis();
     onCleanup(() => own.stop());

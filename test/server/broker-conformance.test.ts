@@ -145,6 +145,23 @@ describe.each(kinds)('Broker contract: %s', (_name, make) => {
     expect((await b.history('a{x}', 'c')).offset).toBe(0);
   });
 
+  it('applies a keyed publish once: a repeat answers the first outcome and delivers nothing; another fingerprint is a conflict', async () => {
+    const b = broker();
+    const r = recorder();
+    await b.subscribe('a', 't', r);
+    await b.history('a', 't');
+    const first = await b.publish('a', ['t', 'user:u'], { n: 1 }, { key: 'k1', fingerprint: 'f1' });
+    const again = await b.publish('a', ['t', 'user:u'], { n: 1 }, { key: 'k1', fingerprint: 'f1' });
+    expect(again.id).toBe(first.id);
+    expect(again.positions).toEqual(first.positions);
+    await expect(b.publish('a', ['t'], { n: 2 }, { key: 'k1', fingerprint: 'other' })).rejects.toMatchObject({ name: 'IdempotencyConflictError' });
+    // The same key in another app is another key.
+    expect((await b.publish('b', ['t'], { n: 1 }, { key: 'k1', fingerprint: 'f1' })).streams).toEqual({ t: 1 });
+    await b.publish('a', ['t'], 'marker');
+    await eventually(() => expect(r.got.map((g) => g.data)).toEqual([{ n: 1 }, 'marker']));
+    expect((await b.history('a', 't')).offset).toBe(2);
+  });
+
   it('stops delivering after unsubscribe (idempotent)', async () => {
     const b = broker();
     const r = recorder();
@@ -195,6 +212,22 @@ describe('RedisBroker across nodes', () => {
     await Promise.all(Array.from({ length: 200 }, (_, i) => (i % 2 ? a : b).publish('app', ['room'], i)));
     await eventually(() => expect(onC.got).toHaveLength(200));
     expect(onC.got.map((g) => g.matched[0]!.offset)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+  });
+
+  it('applies a keyed publish sent to two nodes at once exactly once', async () => {
+    const a = node('x5');
+    const b = node('x5');
+    const onB = recorder();
+    await b.subscribe('app', 'room', onB);
+    await b.history('app', 'room');
+    const [one, two] = await Promise.all([
+      a.publish('app', ['room'], 'once', { key: 'same', fingerprint: 'f' }),
+      b.publish('app', ['room'], 'once', { key: 'same', fingerprint: 'f' }),
+    ]);
+    expect(two.positions).toEqual(one.positions);
+    await a.publish('app', ['room'], 'marker');
+    await eventually(() => expect(onB.got.map((g) => g.data)).toEqual(['once', 'marker']));
+    expect((await a.history('app', 'room')).offset).toBe(2);
   });
 
   it('fills from history what it missed while its pub/sub connection was down', async () => {

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { StreamPosition, SubscribeResult } from 'sdk-realtime/protocol';
 import { StreamHistory, newEpoch, type HistoryLimits } from '../history';
+import { IdempotencyCache, messageIdFor } from '../idempotency';
 import { fanOut } from './fanout';
-import type { Broker, Delivery, PublishOutcome, StreamOffset, Subscriber } from './types';
+import { IDEMPOTENCY_TTL, IdempotencyConflictError, type Broker, type Delivery, type PublishOptions, type PublishOutcome, type StreamOffset, type Subscriber } from './types';
 
 interface StreamState {
   app: AppState;
@@ -50,15 +51,26 @@ export class MemoryBroker implements Broker {
   private readonly epoch = newEpoch();
   private readonly now: () => number;
   private readonly sweepTimer: ReturnType<typeof setInterval>;
+  /** Keyed publishes (client `pub` keys, `/notify` Idempotency-Key): at most 10,000 remembered, oldest dropped first. */
+  private readonly keyed: IdempotencyCache<{ fingerprint?: string; outcome: PublishOutcome }>;
 
   constructor(private readonly options: MemoryBrokerOptions) {
     this.now = options.now ?? Date.now;
+    this.keyed = new IdempotencyCache(10_000, IDEMPOTENCY_TTL, this.now);
     this.sweepTimer = setInterval(() => this.sweep(), Math.min(options.history.ttl, 60_000));
     this.sweepTimer.unref?.();
   }
 
-  async publish(app: string, streams: string[], data: unknown): Promise<PublishOutcome> {
-    const id = randomUUID();
+  async publish(app: string, streams: string[], data: unknown, options: PublishOptions = {}): Promise<PublishOutcome> {
+    const { key, fingerprint } = options;
+    if (key === undefined) return this.append(app, streams, data, randomUUID());
+    // The first attempt's promise is shared, so a repeat arriving while it runs waits for it.
+    const first = await this.keyed.run(`${app}\u0000${key}`, async () => ({ fingerprint, outcome: this.append(app, streams, data, messageIdFor(app, key)) }));
+    if (first.fingerprint !== fingerprint) throw new IdempotencyConflictError();
+    return first.outcome;
+  }
+
+  private append(app: string, streams: string[], data: unknown, id: string): PublishOutcome {
     const ts = this.now();
     const positions: StreamOffset[] = [];
     const offsets: Record<string, number> = {};

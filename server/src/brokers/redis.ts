@@ -2,8 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Publication, StreamPosition, SubscribeResult } from 'sdk-realtime/protocol';
 import { newEpoch, type HistoryLimits } from '../history';
+import { messageIdFor } from '../idempotency';
 import { fanOut } from './fanout';
-import { BrokerUnavailableError, type Broker, type BrokerFactory, type Delivery, type PublishOutcome, type StreamOffset, type Subscriber } from './types';
+import {
+  BrokerUnavailableError,
+  IDEMPOTENCY_TTL,
+  IdempotencyConflictError,
+  type Broker,
+  type BrokerFactory,
+  type PublishOptions,
+  type Delivery, type PublishOutcome, type StreamOffset, type Subscriber } from './types';
 
 /** Options of {@link RedisBroker}. */
 export interface RedisBrokerOptions {
@@ -57,9 +65,18 @@ export const newRedisBrokerStats = (): RedisBrokerStats => ({
 
 // One stream's append, atomic: the epoch is created if missing, the offset incremented, the entry
 // added with the count bound and the stream's inactivity expiry. A new epoch (offset 1) drops any
-// stream data left from a lost meta key. Returns {epoch, offset}.
-// KEYS: meta, stream. ARGV: new epoch, id, ts, data, size, ttl ms, meta ttl ms.
+// stream data left from a lost meta key. With an idempotency key (ARGV[8] = '1'), a stream this key
+// already reached answers its first position and changes nothing. Returns {epoch, offset}.
+// KEYS: meta, stream, idempotency key of this stream. ARGV: new epoch, id, ts, data, size, ttl ms,
+// meta ttl ms, keyed, key ttl ms.
 const APPEND = `
+if ARGV[8] == '1' then
+  local prev = redis.call('GET', KEYS[3])
+  if prev then
+    local pe, ps = string.match(prev, '^(.*)|(%d+)$')
+    return {pe, tonumber(ps)}
+  end
+end
 local e = redis.call('HGET', KEYS[1], 'e')
 if not e then
   e = ARGV[1]
@@ -72,6 +89,7 @@ if tonumber(ARGV[5]) > 0 then
   redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[5], s .. '-1', 'i', ARGV[2], 't', ARGV[3], 'd', ARGV[4])
   redis.call('PEXPIRE', KEYS[2], ARGV[6])
 end
+if ARGV[8] == '1' then redis.call('SET', KEYS[3], e .. '|' .. s, 'PX', ARGV[9]) end
 return {e, s}
 `;
 
@@ -108,7 +126,7 @@ return tonumber(redis.call('GET', KEYS[2]) or '0')
 `;
 
 interface Scripts {
-  sdkrtAppend(meta: string, stream: string, ...args: Array<string | number>): Promise<[string, number]>;
+  sdkrtAppend(meta: string, stream: string, keyed: string, ...args: Array<string | number>): Promise<[string, number]>;
   sdkrtRead(meta: string, stream: string, ...args: Array<string | number>): Promise<[string, number, Array<[string, string[]]> | null]>;
   sdkrtGeneration(runId: string, gen: string, current: string): Promise<number>;
 }
@@ -139,6 +157,9 @@ interface AppFeed {
   /** Resolves when the app's channel subscription is live; rejects if SUBSCRIBE failed. */
   live: Promise<void>;
 }
+
+/** How long a keyed publish holds its key before it completes, in ms. */
+const CLAIM_TTL = 10_000;
 
 /** At most this many messages wait per app while history is read; beyond, the oldest are dropped and clients see the gap. */
 const MAX_QUEUED = 10_000;
@@ -186,7 +207,7 @@ export class RedisBroker implements Broker {
     this.prefix = options.prefix ?? 'rt';
     this.metaTtl = options.metaTtl ?? 30 * 24 * 3600_000;
     this.stats = options.stats ?? newRedisBrokerStats();
-    this.cmd.defineCommand('sdkrtAppend', { numberOfKeys: 2, lua: APPEND });
+    this.cmd.defineCommand('sdkrtAppend', { numberOfKeys: 3, lua: APPEND });
     this.cmd.defineCommand('sdkrtRead', { numberOfKeys: 2, lua: READ });
     this.cmd.defineCommand('sdkrtGeneration', { numberOfKeys: 2, lua: GENERATION });
     const report = (e: unknown) => {
@@ -223,9 +244,14 @@ export class RedisBroker implements Broker {
     this.generation = Number(await this.cmd.sdkrtGeneration(`${this.prefix}:{gen}:runid`, `${this.prefix}:{gen}:n`, runId));
   }
 
-  private keys(app: string, stream: string): [meta: string, entries: string] {
+  private keys(app: string, stream: string, idempotencyKey = ''): [meta: string, entries: string, keyed: string] {
     const tag = `${this.prefix}:{${escapeApp(app)}:${escapeStream(stream)}}`;
-    return [`${tag}:m`, `${tag}:h`];
+    return [`${tag}:m`, `${tag}:h`, `${tag}:i:${idempotencyKey}`];
+  }
+
+  /** Where a keyed publish's claim and outcome live (the app's slot). */
+  private outcomeKey(app: string, key: string): string {
+    return `${this.prefix}:{${escapeApp(app)}}:i:${key}`;
   }
 
   private channel(app: string): string {
@@ -242,8 +268,39 @@ export class RedisBroker implements Broker {
     }
   }
 
-  async publish(app: string, streams: string[], data: unknown): Promise<PublishOutcome> {
-    const id = randomUUID();
+  async publish(app: string, streams: string[], data: unknown, options: PublishOptions = {}): Promise<PublishOutcome> {
+    const { key, fingerprint = '' } = options;
+    if (key === undefined) return this.append(app, streams, data, randomUUID());
+    const outcomeKey = this.outcomeKey(app, key);
+    // Claim the key first (briefly: a node that dies mid-publish frees it soon), so one request
+    // per key runs at a time across the cluster and another body under the same key is refused.
+    const claimed = await this.call('publish', () => this.cmd.set(outcomeKey, JSON.stringify({ f: fingerprint }), 'PX', CLAIM_TTL, 'NX'));
+    if (!claimed) return this.settled(outcomeKey, fingerprint);
+    try {
+      const outcome = await this.append(app, streams, data, messageIdFor(app, key), key);
+      await this.call('publish', () => this.cmd.set(outcomeKey, JSON.stringify({ f: fingerprint, o: outcome }), 'PX', IDEMPOTENCY_TTL));
+      return outcome;
+    } catch (e) {
+      // Free the key: the caller's retry runs again, and streams it already reached answer their first position.
+      await this.cmd.del(outcomeKey).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /** The outcome stored under a claimed key, once its first request finished (waits up to ~2 s). */
+  private async settled(outcomeKey: string, fingerprint: string): Promise<PublishOutcome> {
+    for (let i = 0; i < 40; i++) {
+      const raw = await this.call('publish', () => this.cmd.get(outcomeKey));
+      if (raw === null) break;
+      const stored = JSON.parse(raw) as { f: string; o?: PublishOutcome };
+      if (stored.f !== fingerprint) throw new IdempotencyConflictError();
+      if (stored.o) return stored.o;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new BrokerUnavailableError('a request with this idempotency key is still in progress');
+  }
+
+  private async append(app: string, streams: string[], data: unknown, id: string, key?: string): Promise<PublishOutcome> {
     const ts = Date.now();
     const json = JSON.stringify(data);
     const unique = [...new Set(streams)];
@@ -252,8 +309,8 @@ export class RedisBroker implements Broker {
     const positions = await this.call('publish', async () => {
       const pipeline = this.cmd.pipeline() as unknown as Scripts & { exec(): Promise<Array<[Error | null, unknown]> | null> };
       for (const stream of unique) {
-        const [meta, entries] = this.keys(app, stream);
-        void pipeline.sdkrtAppend(meta, entries, newEpoch(), id, ts, json, size, ttl, this.metaTtl);
+        const [meta, entries, keyed] = this.keys(app, stream, key);
+        void pipeline.sdkrtAppend(meta, entries, keyed, newEpoch(), id, ts, json, size, ttl, this.metaTtl, key === undefined ? '0' : '1', IDEMPOTENCY_TTL);
       }
       const results = (await pipeline.exec()) ?? [];
       const out: StreamOffset[] = unique.map((stream, i) => {

@@ -42,6 +42,29 @@ export interface PublishOutcome {
   delivered?: number;
 }
 
+/** How long an idempotency key is remembered, in ms (5 minutes): a retry within it is applied once. */
+export const IDEMPOTENCY_TTL = 5 * 60_000;
+
+/** Options of one {@link Broker.publish}. */
+export interface PublishOptions {
+  /**
+   * Apply at most once per app and key within {@link IDEMPOTENCY_TTL}, on every node: a repeat
+   * resolves with the first outcome (same id and positions) and delivers nothing again.
+   */
+  key?: string;
+  /** Digest of the request the key stands for: a repeat with another digest is an {@link IdempotencyConflictError}. */
+  fingerprint?: string;
+}
+
+/** An idempotency key reused for a different request (`/notify` answers 409). */
+export class IdempotencyConflictError extends Error {
+  readonly code = 'conflict';
+  constructor(message = 'idempotency key already used for a different request') {
+    super(message);
+    this.name = 'IdempotencyConflictError';
+  }
+}
+
 /**
  * The broker cannot reach its backing store (Redis down, failing over). Retryable: `/notify`
  * answers 503 with `Retry-After`, a subscribe fails with a temporary error the client retries.
@@ -67,9 +90,9 @@ export interface Broker {
    * Append one message to each stream (once per stream; duplicates in `streams` are ignored) and
    * deliver it once per subscriber, whichever of its streams match. Rejects with
    * {@link BrokerUnavailableError} when the store is unreachable (nothing was delivered then, or
-   * the caller may retry: positions are per attempt).
+   * the caller may retry: with a `key`, a retry is applied once).
    */
-  publish(app: string, streams: string[], data: unknown): Promise<PublishOutcome>;
+  publish(app: string, streams: string[], data: unknown, options?: PublishOptions): Promise<PublishOutcome>;
   /** Start delivering `stream`'s live messages to `subscriber`; live once it resolves. Idempotent. */
   subscribe(app: string, stream: string, subscriber: Subscriber): Promise<void>;
   /** Stop delivering. Idempotent. */
