@@ -225,6 +225,11 @@ describe('WeChat "Build npm" (miniprogram-ci packNpm) on the packed tarball', ()
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
 
+  it('the example depends on this repository (file:../..), not on a registry version', () => {
+    const example = JSON.parse(readFileSync(join(root, 'examples/wechat-miniprogram/package.json'), 'utf8'));
+    expect(example.dependencies).toEqual({ 'sdk-realtime': 'file:../..' });
+  });
+
   it('packs the mini-program build into the tarball', () => {
     for (const f of FILES) expect(tarballFiles).toContain(`miniprogram_dist/${f}`);
   });
