@@ -263,6 +263,11 @@ describe('WeChat "Build npm" (miniprogram-ci packNpm) on the packed tarball', ()
     expect(typeof wechat.createWechatClient).toBe('function');
     expect(typeof telemetry.createTelemetry).toBe('function');
     expect(typeof telemetry.wxSender).toBe('function');
+    // The same exports as the package's normal CommonJS entries.
+    const requireDist = createRequire(join(root, 'package.json'));
+    for (const [mod, dist] of [[core, './dist/index.cjs'], [wechat, './dist/wechat/index.cjs'], [telemetry, './dist/telemetry/index.cjs']] as const) {
+      expect(Object.keys(mod).sort()).toEqual(Object.keys(requireDist(dist)).sort());
+    }
     // One core: the add-on's require('../index.js') is the module `sdk-realtime` resolves to.
     expect(mp.require('sdk-realtime/index')).toBe(core);
 
