@@ -3,7 +3,8 @@
 // One realtime client for the whole mini-program (WeChat allows 5 sockets at once).
 const { createWechatClient } = require('sdk-realtime/wechat');
 
-// Development server: `npx sdk-realtime serve --port 8080 --dev` mints tokens at POST /dev/token.
+// Development server: `npm start` in the repository root (or `npx sdk-realtime-server serve --port 8080 --dev`)
+// mints tokens at POST /dev/token.
 const SERVER = 'http://127.0.0.1:8080';
 const WS_URL = 'ws://127.0.0.1:8080/ws';
 const APP_ID = 'ecommerce-app';

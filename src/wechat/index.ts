@@ -1,7 +1,8 @@
 /**
  * `sdk-realtime/wechat`: the client in WeChat mini-programs (and uni-app, Taro, Alipay `my`).
- * The CommonJS build (`dist/wechat/index.cjs`) is what a mini-program `require`s after
- * "Build npm" in WeChat DevTools; it requires the core as `sdk-realtime`. See docs/wechat.md.
+ * A mini-program `require`s `miniprogram_dist/wechat/index.js` (package.json `miniprogram`, copied
+ * to miniprogram_npm/ by "Build npm" in WeChat DevTools; built by scripts/build-miniprogram.mjs),
+ * which requires the folder's core as `../index.js`. See docs/wechat.md.
  */
 export { createWechatClient, type MiniProgramApi, type WechatClientOptions } from './client';
 export {
