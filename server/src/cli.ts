@@ -20,6 +20,7 @@ Options:
   --max-connections <n>         open connections in all (default 10000)
   --max-connections-per-ip <n>  open connections per client IP (default 100)
   --redis <url>       one of several nodes sharing this Redis (env SDK_REALTIME_REDIS_URL); default in-memory
+  --presence-ttl <ms> with --redis: how long a crashed node's connections stay in online counts (default 30000)
   -h, --help          show this help
 `;
 
@@ -40,6 +41,7 @@ async function main(argv: string[]): Promise<number> {
         'api-key': { type: 'string' },
         jwks: { type: 'string' },
         redis: { type: 'string' },
+        'presence-ttl': { type: 'string' },
         audience: { type: 'string', multiple: true },
         issuer: { type: 'string', multiple: true },
         'any-app': { type: 'boolean' },
@@ -87,7 +89,7 @@ async function main(argv: string[]): Promise<number> {
 
   const redisUrl = values.redis ?? process.env.SDK_REALTIME_REDIS_URL ?? undefined;
   const server = await createServer({
-    broker: redisUrl ? redisBroker({ url: redisUrl }) : undefined,
+    broker: redisUrl ? redisBroker({ url: redisUrl, presenceTtl: count('presence-ttl', values['presence-ttl']) }) : undefined,
     port,
     host: values.host ?? '127.0.0.1',
     dev,

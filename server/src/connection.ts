@@ -541,7 +541,9 @@ export class Connection implements Subscriber, CountWatcher {
     }
     if (this.state !== 'open') return;
     this.watched.add(frame.topic);
-    this.reply(frame.id, presence.watch(ctx.app, frame.topic, this));
+    const count = await presence.watch(ctx.app, frame.topic, this);
+    if (this.state === 'open') this.reply(frame.id, count);
+    else presence.unwatch(ctx.app, frame.topic, this);
   }
 
   private async refresh(frame: RefreshFrame, ctx: ConnectionContext): Promise<void> {

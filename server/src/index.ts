@@ -91,7 +91,7 @@ export async function createServer(options: ServerOptions): Promise<RealtimeServ
   if (telemetry?.rpc && !Object.prototype.hasOwnProperty.call(o.methods, 'telemetry.batch')) {
     o.methods = { ...o.methods, 'telemetry.batch': telemetry.rpc };
   }
-  const presence = new Presence(o.presenceInterval);
+  const presence = new Presence(o.presenceInterval, Date.now, broker.presence);
   const publish = (app: string, target: PublishTarget, options?: PublishOptions): Promise<PublishReceipt> =>
     publishTo(broker, metrics, app, target, o.maxFrameBytes, options);
   const core: ServerCore = {

@@ -1,3 +1,5 @@
+import type { ClusterPresence } from './brokers/types';
+
 /** Receives pushed online counts. */
 export interface CountWatcher {
   sendCount(topic: string, users: number, connections: number): void;
@@ -10,8 +12,12 @@ export interface OnlineCount {
 }
 
 interface TopicPresence {
+  app: string;
+  topic: string;
+  /** The count watchers were last sent (or answered with), to push only changes. */
+  last?: OnlineCount;
   /** Subscribed connections and their user (null when anonymous). */
-  members: Map<object, string | null>;
+  members: Map<PresenceMember, string | null>;
   /** Subscribed connections per user id. */
   users: Map<string, number>;
   watchers: Set<CountWatcher>;
@@ -20,47 +26,65 @@ interface TopicPresence {
   timer?: ReturnType<typeof setTimeout>;
 }
 
+/** A connection as presence knows it: its id names it across nodes. */
+export interface PresenceMember {
+  readonly id: string;
+}
+
 /**
  * Online counts per (app, topic): connections subscribed to a topic are online in it. Changes are
  * pushed to watchers at most once per `interval` ms per topic; a trailing push always carries the
- * final value.
+ * final value. With a cluster store (the Redis broker's), counts are those of every node: local
+ * changes go to the store, and topics with watchers here are re-counted every `interval` (at
+ * least 100 ms), pushing only changes.
  */
 export class Presence {
   private readonly topics = new Map<string, TopicPresence>();
+  private readonly poll?: ReturnType<typeof setInterval>;
 
   constructor(
     private readonly interval: number,
     private readonly now: () => number = Date.now,
-  ) {}
+    private readonly cluster?: ClusterPresence,
+  ) {
+    if (cluster) {
+      this.poll = setInterval(() => this.recount(), Math.max(100, interval));
+      this.poll.unref?.();
+    }
+  }
 
-  join(app: string, topic: string, member: object, user: string | null): void {
+  join(app: string, topic: string, member: PresenceMember, user: string | null): void {
     const p = this.entry(app, topic);
     if (p.members.has(member)) return;
     p.members.set(member, user);
     if (user !== null) p.users.set(user, (p.users.get(user) ?? 0) + 1);
-    this.changed(p, topic);
+    this.cluster?.join(app, topic, member.id, user);
+    this.changed(p);
   }
 
-  leave(app: string, topic: string, member: object): void {
+  leave(app: string, topic: string, member: PresenceMember): void {
     const key = keyOf(app, topic);
     const p = this.topics.get(key);
     if (!p || !p.members.has(member)) return;
     const user = p.members.get(member)!;
     p.members.delete(member);
+    this.cluster?.leave(app, topic, member.id);
     if (user !== null) {
       const n = (p.users.get(user) ?? 1) - 1;
       if (n > 0) p.users.set(user, n);
       else p.users.delete(user);
     }
-    this.changed(p, topic);
+    this.changed(p);
     this.forgetIfIdle(key, p);
   }
 
-  /** Start pushing counts of `topic` to `watcher`; returns the current count. */
-  watch(app: string, topic: string, watcher: CountWatcher): OnlineCount {
+  /** Start pushing counts of `topic` to `watcher`; resolves with the current count. */
+  async watch(app: string, topic: string, watcher: CountWatcher): Promise<OnlineCount> {
     const p = this.entry(app, topic);
     p.watchers.add(watcher);
-    return countOf(p);
+    const count = await this.counted(p);
+    p.last ??= count;
+    return count;
   }
 
   unwatch(app: string, topic: string, watcher: CountWatcher): void {
@@ -71,39 +95,67 @@ export class Presence {
     this.forgetIfIdle(key, p);
   }
 
+  /** This node's count of `topic` (the local connections only). */
   count(app: string, topic: string): OnlineCount {
     const p = this.topics.get(keyOf(app, topic));
     return p ? countOf(p) : { users: 0, connections: 0 };
   }
 
   close(): void {
+    clearInterval(this.poll);
     for (const p of this.topics.values()) clearTimeout(p.timer);
     this.topics.clear();
   }
 
-  private changed(p: TopicPresence, topic: string): void {
+  /** The count to show: the cluster's when there is one (the local one while it is unreachable). */
+  private async counted(p: TopicPresence): Promise<OnlineCount> {
+    if (!this.cluster) return countOf(p);
+    try {
+      return await this.cluster.count(p.app, p.topic);
+    } catch {
+      return countOf(p);
+    }
+  }
+
+  /** Cluster mode: pick up changes made on other nodes. */
+  private recount(): void {
+    for (const p of this.topics.values()) {
+      if (p.watchers.size === 0 || p.timer) continue;
+      p.dirty = true;
+      this.push(p);
+    }
+  }
+
+  private changed(p: TopicPresence): void {
     if (p.watchers.size === 0) return;
     p.dirty = true;
     if (p.timer) return;
     const wait = p.lastSent + this.interval - this.now();
-    if (wait <= 0) this.push(p, topic);
+    if (wait <= 0) this.push(p);
     else {
       p.timer = setTimeout(() => {
         p.timer = undefined;
-        this.push(p, topic);
+        this.push(p);
       }, wait);
       p.timer.unref?.();
     }
   }
 
-  private push(p: TopicPresence, topic: string): void {
+  private push(p: TopicPresence): void {
     if (!p.dirty) return;
     p.dirty = false;
     p.lastSent = this.now();
-    const { users, connections } = countOf(p);
+    if (!this.cluster) return this.send(p, countOf(p));
+    void this.counted(p).then((count) => this.send(p, count));
+  }
+
+  /** Send `count` to the topic's watchers, unless it is what they last got. */
+  private send(p: TopicPresence, count: OnlineCount): void {
+    if (p.last && p.last.users === count.users && p.last.connections === count.connections) return;
+    p.last = count;
     for (const w of p.watchers) {
       try {
-        w.sendCount(topic, users, connections);
+        w.sendCount(p.topic, count.users, count.connections);
       } catch {
         // a watcher failing to send must not stop the others
       }
@@ -121,7 +173,7 @@ export class Presence {
     const key = keyOf(app, topic);
     let p = this.topics.get(key);
     if (!p) {
-      p = { members: new Map(), users: new Map(), watchers: new Set(), lastSent: 0, dirty: false };
+      p = { app, topic, members: new Map(), users: new Map(), watchers: new Set(), lastSent: 0, dirty: false };
       this.topics.set(key, p);
     }
     return p;

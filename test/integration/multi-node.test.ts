@@ -14,8 +14,8 @@ afterAll(async () => {
 });
 afterEach(cleanup);
 
-async function nodes(n: number): Promise<ServerNode[]> {
-  const started = await Promise.all(Array.from({ length: n }, () => startNode(redis.url)));
+async function nodes(n: number, args: string[] = []): Promise<ServerNode[]> {
+  const started = await Promise.all(Array.from({ length: n }, () => startNode(redis.url, args)));
   for (const node of started) onCleanup(() => node.kill());
   return started;
 }
@@ -98,6 +98,36 @@ describe('several server processes on Redis act as one', () => {
     expect((await post(a!, 'x'.repeat(129), {})).status).toBe(400);
     // Applied once: the next message is offset 2.
     expect((await notify(a!, { appId: 'shop', eventTopics: ['orders'], data: 'next' })).body.streams).toEqual({ orders: 2 });
+  });
+
+  it('counts a user on two nodes once, drops a SIGKILLed node\'s connection within --presence-ttl, a stopped node\'s at once', async () => {
+    // Its own app: nodes of the other tests (killed, default TTL) left members in theirs.
+    const [a, b, c] = await nodes(3, ['--presence-ttl', '2000']);
+    const onA = client({ url: a!.url, app: 'counts', token: await signToken('u'), reconnect: false });
+    const onB = client({ url: b!.url, app: 'counts', token: await signToken('u'), reconnect: false });
+    const watcher = client({ url: c!.url, app: 'counts', token: await signToken('w') });
+    for (const member of [onA, onB]) {
+      member.subscribe('room', () => undefined);
+      member.connect();
+    }
+    const counts: Array<{ users: number; connections: number }> = [];
+    watcher.onlineCount('room', (n) => counts.push(n));
+    watcher.connect();
+    const last = () => counts.at(-1);
+    await waitFor(() => last()?.connections === 2, 'both connections counted');
+    expect(last()).toEqual({ users: 1, connections: 2 });
+
+    await a!.kill();
+    const killed = Date.now();
+    await waitFor(() => last()?.connections === 1, 'the crashed node\'s connection gone: ' + JSON.stringify(counts), 5000);
+    expect(Date.now() - killed).toBeLessThan(2000 + 1500);
+    expect(last()).toEqual({ users: 1, connections: 1 });
+
+    await b!.stop();
+    const stopped = Date.now();
+    await waitFor(() => last()?.connections === 0, 'the stopped node\'s connection gone', 5000);
+    expect(Date.now() - stopped).toBeLessThan(1500);
+    expect(last()).toEqual({ users: 0, connections: 0 });
   });
 
   it('answers /notify with 503 and Retry-After while Redis is down, and accepts it again once Redis is back', async () => {

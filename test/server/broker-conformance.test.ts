@@ -287,3 +287,12 @@ describe('RedisBroker across nodes', () => {
     }
   });
 });
+
+describe('redisBroker options', () => {
+  it('refuses bad options with a TypeError naming the option', () => {
+    const history = LIMITS;
+    expect(() => new RedisBroker({ url: 'http://x', history })).toThrow(/option "url"/);
+    expect(() => new RedisBroker({ url: redis.url, prefix: 'a{b}', history })).toThrow(/option "prefix"/);
+    expect(() => new RedisBroker({ url: redis.url, presenceTtl: 10, history })).toThrow(/option "presenceTtl"/);
+  });
+});

@@ -3,6 +3,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import type { Publication, StreamPosition, SubscribeResult } from 'sdk-realtime/protocol';
 import { newEpoch, type HistoryLimits } from '../history';
 import { messageIdFor } from '../idempotency';
+import { RedisPresence } from './redis-presence';
 import { fanOut } from './fanout';
 import {
   BrokerUnavailableError,
@@ -23,6 +24,11 @@ export interface RedisBrokerOptions {
   prefix?: string;
   /** History per stream; the server passes its own `history` option when it creates the broker. */
   history: HistoryLimits;
+  /**
+   * How long a crashed node's connections stay in online counts, in ms. Default `30000`; each node
+   * refreshes its own every third of it, and a graceful stop removes them at once.
+   */
+  presenceTtl?: number;
   /**
    * How long a stream's epoch and top offset outlive its last publish, in ms. Default 30 days:
    * a client that missed nothing is told `recovered: true` long after the messages aged out.
@@ -196,9 +202,20 @@ export class RedisBroker implements Broker {
   private subscriberConnects = 0;
   private closed = false;
   readonly stats: RedisBrokerStats;
+  /** Online counts across nodes. */
+  readonly presence: RedisPresence;
 
   constructor(private readonly options: RedisBrokerOptions) {
+    const bad = (name: string, what: string) => new TypeError(`sdk-realtime redisBroker: option "${name}" must be ${what}`);
     const url = options.url ?? 'redis://127.0.0.1:6379';
+    if (typeof url !== 'string' || !/^rediss?:\/\/./.test(url)) throw bad('url', 'a redis:// or rediss:// URL');
+    if (options.prefix !== undefined && (typeof options.prefix !== 'string' || !/^[\w.-]{1,64}$/.test(options.prefix))) {
+      throw bad('prefix', '1 to 64 letters, digits, "_", "." or "-"');
+    }
+    for (const name of ['presenceTtl', 'metaTtl'] as const) {
+      const v = options[name];
+      if (v !== undefined && !(Number.isSafeInteger(v) && v >= 1000)) throw bad(name, 'an integer number of ms, at least 1000');
+    }
     // No offline queue: while Redis is unreachable a call fails at once (503 / retryable error)
     // instead of waiting unboundedly in memory.
     const base: RedisOptions = { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true, ...options.redis };
@@ -221,12 +238,16 @@ export class RedisBroker implements Broker {
       if (this.commandConnects++ === 0) return;
       this.ready = this.readGeneration();
       this.ready.catch(report);
+      // Redis may have lost this node's online members (a restart): add them again now.
+      void this.ready.then(() => this.presence.refresh(), () => undefined);
     });
     this.sub.on('ready', () => {
       // After a pub/sub reconnect, what was published meanwhile never arrives: read it from history.
       if (this.subscriberConnects++ > 0) for (const [app, feed] of this.apps) this.resync(app, feed);
     });
     this.sub.on('message', (channel: string, raw: string) => this.onMessage(channel, raw));
+    const tag = (app: string, topic: string) => `${this.prefix}:{${escapeApp(app)}:${escapeStream(topic)}}`;
+    this.presence = new RedisPresence(this.cmd, tag, randomUUID(), options.presenceTtl ?? 30_000, report);
     this.ready = Promise.all([this.cmd.connect(), this.sub.connect()]).then(() => this.readGeneration());
     // The first connection may fail (Redis not up yet): calls then fail as unavailable, and ioredis
     // keeps reconnecting in the background.
@@ -415,6 +436,7 @@ export class RedisBroker implements Broker {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.presence.close();
     this.apps.clear();
     this.channelApps.clear();
     await Promise.allSettled([this.cmd.quit(), this.sub.quit()]);

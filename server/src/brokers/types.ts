@@ -1,5 +1,8 @@
 import type { StreamPosition, SubscribeResult } from 'sdk-realtime/protocol';
 import type { HistoryLimits } from '../history';
+import type { OnlineCount } from '../presence';
+
+export type { OnlineCount };
 
 /** Where a delivered message sits in one stream. */
 export interface StreamOffset {
@@ -106,6 +109,11 @@ export interface Broker {
   history(app: string, stream: string, since?: StreamPosition): Promise<SubscribeResult>;
   /** Release timers and connections. */
   close(): Promise<void>;
+  /**
+   * Online counts shared by every node. Absent (the memory broker): each server counts its own
+   * connections, which is the whole truth for a single process.
+   */
+  readonly presence?: ClusterPresence;
   /** For `/healthz`: whether the backing store is reachable, and details. Absent: always healthy. */
   health?(): { ok: boolean; [detail: string]: unknown };
   /** For `/metrics`: extra counters (name → value), already prefixed `sdk_realtime_`. */
@@ -120,3 +128,14 @@ export interface BrokerEnvironment {
 
 /** A broker the server creates itself, with its own history limits and logger. */
 export type BrokerFactory = (env: BrokerEnvironment) => Broker;
+
+/** Connections and distinct users per topic across every node (see {@link Broker.presence}). */
+export interface ClusterPresence {
+  /** `connection` is online in `topic` (idempotent); `user` null for an anonymous connection. */
+  join(app: string, topic: string, connection: string, user: string | null): void;
+  leave(app: string, topic: string, connection: string): void;
+  /** The topic's count across nodes; rejects while the store is unreachable. */
+  count(app: string, topic: string): Promise<OnlineCount>;
+  /** Remove this node's members and stop refreshing them. */
+  close(): Promise<void>;
+}
