@@ -122,6 +122,7 @@ export async function createServer(options: ServerOptions): Promise<RealtimeServ
       trustProxy: o.trustProxy,
       metrics,
       publish,
+      rateLimitOf: broker.rateLimit ? (app) => broker.rateLimit!(app, 'notify', o.notifyRateLimit) : undefined,
     }),
     devToken: o.dev ? createDevTokenHandler(auth, o.apps, o.maxBodyBytes) : undefined,
     demo: o.demo,

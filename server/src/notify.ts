@@ -42,6 +42,8 @@ export interface NotifyDeps {
   trustProxy: boolean;
   metrics: Metrics;
   publish(app: string, target: PublishTarget, options?: PublishOptions): Promise<PublishReceipt>;
+  /** The broker's shared `/notify` limit for an app (ms to wait, 0 = go); absent: a local limiter. */
+  rateLimitOf?: (app: string) => Promise<number>;
 }
 
 /** Compare secrets in constant time (hashing first so lengths need not match). */
@@ -89,7 +91,8 @@ export function createNotifyHandler(deps: NotifyDeps): (req: IncomingMessage, re
       if (expected === undefined || !sameSecret(key!, expected)) refuse(ip, 'wrong API key for this app');
     }
     if (deps.apps && !deps.apps.has(body.appId)) throw new HttpError(403, 'forbidden', `app "${body.appId}" is not allowed`);
-    const retryAfter = perApp.take(body.appId);
+    // Cluster-wide when the broker keeps limits (Redis), else this node's own.
+    const retryAfter = deps.rateLimitOf ? await deps.rateLimitOf(body.appId).catch(unavailable) : perApp.take(body.appId);
     if (retryAfter > 0) throw new HttpError(429, 'rate_limited', 'too many /notify requests for this app', { retryAfter });
 
     const target = { users: body.users, devices: body.devices, eventTopics: body.eventTopics, data: body.data };
@@ -102,9 +105,7 @@ export function createNotifyHandler(deps: NotifyDeps): (req: IncomingMessage, re
           throw new HttpError(409, 'conflict', 'Idempotency-Key: already used for a different request', { field: 'Idempotency-Key' });
         }
         if (e instanceof PayloadTooLargeError) throw new HttpError(413, 'too_large', e.message, { field: 'data' });
-        // The broker's store is unreachable: retry later (with the same Idempotency-Key, if any).
-        if (e instanceof BrokerUnavailableError) throw new HttpError(503, 'unavailable', 'message store unavailable, retry later', { retryAfter: 1000 });
-        throw e;
+        return unavailable(e);
       });
     return { status: 200, body: receipt };
   };
@@ -140,4 +141,10 @@ function idempotencyKeyOf(req: IncomingMessage): string | undefined {
     throw new HttpError(400, 'bad_request', `Idempotency-Key: 1 to ${MAX_IDEMPOTENCY_KEY} visible ASCII characters`, { field: 'Idempotency-Key' });
   }
   return value;
+}
+
+/** The broker's store is unreachable: 503, retry later (with the same Idempotency-Key, if any). */
+function unavailable(e: unknown): never {
+  if (e instanceof BrokerUnavailableError) throw new HttpError(503, 'unavailable', 'message store unavailable, retry later', { retryAfter: 1000 });
+  throw e;
 }

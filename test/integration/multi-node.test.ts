@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, client, notify, onCleanup, signToken, waitFor, waitForState } from '../support/harness';
+import { redisBroker } from '../../server/src/index';
+import { cleanup, client, notify, onCleanup, signToken, startServer, waitFor, waitForState } from '../support/harness';
 import { startBalancer, startNode, type ServerNode } from '../support/nodes';
 import { startRedis, type TestRedis } from '../support/redis';
 
@@ -128,6 +129,15 @@ describe('several server processes on Redis act as one', () => {
     await waitFor(() => last()?.connections === 0, 'the stopped node\'s connection gone', 5000);
     expect(Date.now() - stopped).toBeLessThan(1500);
     expect(last()).toEqual({ users: 0, connections: 0 });
+  });
+
+  it('holds the /notify rate limit per app across nodes', async () => {
+    const [a, b] = await Promise.all([0, 1].map(() => startServer({ broker: redisBroker({ url: redis.url }), notifyRateLimit: { requests: 2, per: 60_000 } })));
+    expect((await notify(a!, { appId: 'limited', eventTopics: ['t'], data: 1 })).status).toBe(200);
+    expect((await notify(b!, { appId: 'limited', eventTopics: ['t'], data: 2 })).status).toBe(200);
+    const third = await notify(a!, { appId: 'limited', eventTopics: ['t'], data: 3 });
+    expect(third.status).toBe(429);
+    expect(third.body.error.code).toBe('rate_limited');
   });
 
   it('answers /notify with 503 and Retry-After while Redis is down, and accepts it again once Redis is back', async () => {

@@ -230,6 +230,19 @@ describe('RedisBroker across nodes', () => {
     expect((await a.history('app', 'room')).offset).toBe(2);
   });
 
+  it('shares a rate limit across nodes: requests per period in all, then the wait until the next', async () => {
+    const a = node('x6');
+    const b = node('x6');
+    const limit = { requests: 3, per: 60_000 };
+    const waits = [await a.rateLimit('app', 'notify', limit), await b.rateLimit('app', 'notify', limit), await a.rateLimit('app', 'notify', limit)];
+    expect(waits).toEqual([0, 0, 0]);
+    const fourth = await b.rateLimit('app', 'notify', limit);
+    expect(fourth).toBeGreaterThan(15_000);
+    expect(fourth).toBeLessThanOrEqual(20_000);
+    // Per app: another app has its own budget.
+    expect(await b.rateLimit('other', 'notify', limit)).toBe(0);
+  });
+
   it('fills from history what it missed while its pub/sub connection was down', async () => {
     const a = node('x3');
     const b = node('x3');

@@ -131,10 +131,27 @@ end
 return tonumber(redis.call('GET', KEYS[2]) or '0')
 `;
 
+// A token bucket as GCRA, on Redis's clock (one clock for every node): `requests` per `per` ms,
+// bursts up to `requests`. KEYS: the limit's key. ARGV: emission interval ms, burst tolerance ms.
+// Returns ms to wait, 0 when allowed (and counted).
+const RATE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local interval = tonumber(ARGV[1])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+local wait = tat - tonumber(ARGV[2]) - now
+if wait > 0 then return math.ceil(wait) end
+local nxt = tat + interval
+redis.call('SET', KEYS[1], tostring(nxt), 'PX', math.ceil(nxt - now) + 1)
+return 0
+`;
+
 interface Scripts {
   sdkrtAppend(meta: string, stream: string, keyed: string, ...args: Array<string | number>): Promise<[string, number]>;
   sdkrtRead(meta: string, stream: string, ...args: Array<string | number>): Promise<[string, number, Array<[string, string[]]> | null]>;
   sdkrtGeneration(runId: string, gen: string, current: string): Promise<number>;
+  sdkrtRate(key: string, interval: number, tolerance: number): Promise<number>;
 }
 type Client = Redis & Scripts;
 
@@ -227,6 +244,7 @@ export class RedisBroker implements Broker {
     this.cmd.defineCommand('sdkrtAppend', { numberOfKeys: 3, lua: APPEND });
     this.cmd.defineCommand('sdkrtRead', { numberOfKeys: 2, lua: READ });
     this.cmd.defineCommand('sdkrtGeneration', { numberOfKeys: 2, lua: GENERATION });
+    this.cmd.defineCommand('sdkrtRate', { numberOfKeys: 1, lua: RATE });
     const report = (e: unknown) => {
       this.stats.redisErrors++;
       this.options.onError?.(e);
@@ -412,6 +430,12 @@ export class RedisBroker implements Broker {
     // Complete means every offset from since + 1 to the top, none aged out: never a partial replay.
     const complete = pubs.length === top - since.offset && pubs[0]?.offset === since.offset + 1;
     return complete ? { epoch, offset: top, recovered: true, pubs } : { epoch, offset: top, recovered: false, pubs: [] };
+  }
+
+  async rateLimit(app: string, name: string, { requests, per }: { requests: number; per: number }): Promise<number> {
+    const interval = per / requests;
+    const key = `${this.prefix}:{${escapeApp(app)}}:rl:${escapeStream(name)}`;
+    return Number(await this.call('rate limit', () => this.cmd.sdkrtRate(key, interval, per - interval)));
   }
 
   health(): { ok: boolean; redis: string; subscriber: string } {

@@ -114,6 +114,11 @@ export interface Broker {
    * connections, which is the whole truth for a single process.
    */
   readonly presence?: ClusterPresence;
+  /**
+   * A rate limit shared by every node (the `/notify` limit per app): ms until `name` of `app` may
+   * go again, 0 when it may go now (and it is counted). Absent: each node limits on its own.
+   */
+  rateLimit?(app: string, name: string, limit: { requests: number; per: number }): Promise<number>;
   /** For `/healthz`: whether the backing store is reachable, and details. Absent: always healthy. */
   health?(): { ok: boolean; [detail: string]: unknown };
   /** For `/metrics`: extra counters (name → value), already prefixed `sdk_realtime_`. */
