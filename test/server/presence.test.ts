@@ -55,9 +55,13 @@ describe('presence', () => {
     const m = (await Raw.connected(server, 'm')).raw;
     await m.request({ t: 'sub', topic: 'room' });
     await watcher.next((f) => f.t === 'count' && f.connections === 1);
+    const marker = (await Raw.connected(server, 'marker')).raw;
+    await marker.request({ t: 'watch', topic: 'room' });
     expect((await watcher.request({ t: 'unwatch', topic: 'room' })).result).toEqual({});
     await m.request({ t: 'unsub', topic: 'room' });
-    await sleep(50);
+    // The marker watcher got the change; a push to the unwatched one would have gone out with it.
+    await marker.next((f) => f.t === 'count' && f.connections === 0);
+    await watcher.request({ t: 'unwatch', topic: 'none' });
     expect(watcher.of('count')).toHaveLength(1);
   });
 });
