@@ -1,0 +1,105 @@
+import type { WebSocket } from 'ws';
+import { ErrorCode, encodeFrame, type ServerFrame, type WireError } from 'sdk-realtime/protocol';
+import type { Delivery, StreamOffset } from '../brokers/types';
+import type { Logger } from '../logger';
+import type { Metrics } from '../metrics';
+import { wireError } from './refusal';
+
+/** Encoded `msg` frames per delivery and stream, kept only as long as the delivery object lives. */
+const encodedDeliveries = new WeakMap<Delivery, Map<string, string>>();
+
+/**
+ * Everything a connection writes: frames encoded once (a broadcast's `msg` once per stream for
+ * every subscriber), counted, and cut off when the peer stops reading.
+ */
+export class Outbound {
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly id: string,
+    private readonly metrics: Metrics,
+    private readonly logger: Logger,
+    /** Above this many buffered bytes the peer is a slow consumer. */
+    private readonly maxBuffered: number,
+    /** Called once the peer is cut for not reading (close 4005). */
+    private readonly onSlowConsumer: () => void,
+  ) {}
+
+  /** A `msg` for `matched` (never empty): the first stream carries it, the others go in `also`. */
+  message(delivery: Delivery, matched: StreamOffset[]): void {
+    const [first, ...rest] = matched;
+    if (!first) return;
+    this.metrics.messagesDelivered++;
+    let cache: Map<string, string> | undefined;
+    if (rest.length === 0) {
+      cache = encodedDeliveries.get(delivery);
+      const text = cache?.get(first.stream);
+      if (text !== undefined) return this.text(text);
+    }
+    const frame: ServerFrame = {
+      t: 'msg',
+      topic: first.stream,
+      id: delivery.id,
+      offset: first.offset,
+      epoch: first.epoch,
+      ts: delivery.ts,
+      data: delivery.data,
+    };
+    if (rest.length > 0) frame.also = Object.fromEntries(rest.map((m) => [m.stream, m.offset]));
+    const text = encodeFrame(frame);
+    if (rest.length === 0) {
+      if (!cache) encodedDeliveries.set(delivery, (cache = new Map()));
+      cache.set(first.stream, text);
+    }
+    this.text(text);
+  }
+
+  reply(id: number, result: unknown): void {
+    let text: string;
+    try {
+      text = encodeFrame({ t: 'reply', id, result });
+    } catch (e) {
+      // e.g. an RPC method returned a BigInt or a cycle
+      this.logger.error(`connection ${this.id}: reply ${id} is not serializable`, e);
+      this.replyError(id, wireError(ErrorCode.Internal, 'result is not serializable'));
+      return;
+    }
+    this.text(text);
+  }
+
+  replyError(id: number, error: WireError): void {
+    this.metrics.error(error.code);
+    this.frame({ t: 'reply', id, error });
+  }
+
+  error(error: WireError): void {
+    this.metrics.error(error.code);
+    this.frame({ t: 'error', error });
+  }
+
+  /** A reply error when the frame had an id, else an `error` frame. */
+  answerError(id: number | undefined, error: WireError): void {
+    if (id !== undefined) this.replyError(id, error);
+    else this.error(error);
+  }
+
+  frame(frame: ServerFrame): void {
+    this.text(encodeFrame(frame));
+  }
+
+  private text(text: string): void {
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    // A consumer that stopped reading must not hold unbounded server memory: cut it loose; it
+    // recovers what it missed from history when it reconnects.
+    if (this.ws.bufferedAmount > this.maxBuffered) {
+      this.metrics.error('slow_consumer');
+      this.onSlowConsumer();
+      return;
+    }
+    try {
+      this.ws.send(text);
+      this.metrics.framesOut++;
+    } catch (e) {
+      this.logger.warn(`connection ${this.id}: send failed`, e);
+    }
+  }
+}
