@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'server/dist/**', 'node_modules/**', 'docs/api/**', 'examples/**/dist/**', 'coverage/**'] },
+  { ignores: ['dist/**', 'server/dist/**', 'node_modules/**', 'api-docs/**', 'examples/**/dist/**', 'coverage/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
