@@ -187,6 +187,11 @@ function checkLoadWs(p) {
   }
 }
 
+/** A mini-program build is a folder: WeChat's npm packer copies all of `miniprogram`, as built. */
+function bundledFolders(m) {
+  return typeof m.miniprogram == 'string' ? [norm(m.miniprogram).replace(/\/?$/, '/')] : [];
+}
+
 /**
  * Every file in the tarball must be reachable from package.json (main, module, types, exports,
  * imports, bin, typesVersions, miniprogram), through the relative imports of those files (shared
@@ -197,8 +202,7 @@ function checkReachable(p) {
   const m = p.manifest;
   const files = new Set(p.files);
   const roots = [m.main, m.module, m.types, m.typings, m.browser, m.exports, m.imports, m.bin, m.typesVersions].flatMap((v) => leaves(v)).map((l) => norm(l.file));
-  // A mini-program build is a folder: WeChat's npm packer copies all of `miniprogram`.
-  const folders = typeof m.miniprogram == 'string' ? [norm(m.miniprogram).replace(/\/?$/, '/')] : [];
+  const folders = bundledFolders(m);
   const reached = new Set();
   const queue = [...roots.filter((f) => f != 'package.json')];
   while (queue.length) {
@@ -249,7 +253,8 @@ function checkSourceMaps(p) {
     if (map.sourcesContent?.some((s) => s != null)) fail(p.name, `${f} embeds its sources (sourcesContent): the package ships maps without sources`);
     if (!map.sources?.length) fail(p.name, `${f} names no sources`);
   }
-  const code = p.files.filter((f) => /\.(c|m)?js$/.test(f));
+  const folders = bundledFolders(p.manifest);
+  const code = p.files.filter((f) => /\.(c|m)?js$/.test(f) && !folders.some((d) => f.startsWith(d)));
   for (const f of code) if (!p.files.includes(`${f}.map`)) fail(p.name, `${f} has no source map`);
   console.log(`  source maps: ${maps.length} for ${code.length} JavaScript files, none embeds sources`);
 }
