@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'server/dist/**', 'node_modules/**', 'api-docs/**', 'examples/**/dist/**', 'coverage/**'] },
+  { ignores: ['dist/**', 'server/dist/**', 'node_modules/**', 'docs/api/**', 'examples/**/dist/**', 'coverage/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -23,4 +23,6 @@ export default tseslint.config(
     languageOptions: { globals: { setImmediate: 'readonly', performance: 'readonly', TextEncoder: 'readonly' } },
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
+  // The API reference (npm run docs:api).
+  { ignores: ['api-docs/**'] },
 );
