@@ -238,7 +238,7 @@ function checkReachable(p) {
 
 /**
  * Source maps are shipped for stack traces, without embedded sources (`sourcesContent: false` in
- * both tsup configs; README "What ships"): each map must parse and carry no `sourcesContent`.
+ * both tsup configs; docs/packaging.md "What ships"): each map must parse and carry no `sourcesContent`.
  */
 function checkSourceMaps(p) {
   const maps = p.files.filter((f) => f.endsWith('.map'));
