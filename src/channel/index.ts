@@ -16,5 +16,5 @@ export {
 } from '../transports/channel';
 export { createChannelHost, type ChannelHost, type ChannelHostOptions } from './host';
 export { multiplexTransport, type MultiplexOptions } from './mux';
-export { sharedTabs, type LockManagerLike, type SharedTabs, type SharedTabsOptions, type TabRole } from './shared';
+export { sharedTabs, type BroadcastChannelCtor, type LockManagerLike, type SharedTabs, type SharedTabsOptions, type TabRole } from './shared';
 export { serveSharedWorker, sharedWorkerTransport, type SharedWorkerHostOptions, type SharedWorkerScopeLike } from './worker';

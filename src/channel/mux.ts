@@ -102,7 +102,7 @@ const parse = (data: string | ArrayBuffer): Frame | undefined => {
  * subscriptions and positions; the multiplexer speaks just enough of the protocol to share:
  *
  * - clients share a connection only when their `connect` names the same `app`, the same `device`
- *   and a token for the same subject ({@link tokenSubject}: the JWT `sub`, read unverified); a
+ *   and a token for the same subject (the JWT `sub`, read unverified); a
  *   client of another identity gets a connection of its own, never another user's;
  * - the first client's `connect` goes to the server (its token and identity are the connection's);
  *   later clients are answered from that result, their personal streams recovered with a `sub`

@@ -7,7 +7,8 @@ import { multiplexTransport } from './mux';
 export interface LockManagerLike {
   request(name: string, options: { ifAvailable?: boolean }, callback: (lock: unknown) => Promise<unknown> | unknown): Promise<unknown>;
 }
-type BroadcastChannelCtor = new (name: string) => MessageTargetLike & { close(): void };
+/** The part of the BroadcastChannel constructor used (`globalThis.BroadcastChannel`). */
+export type BroadcastChannelCtor = new (name: string) => MessageTargetLike & { close(): void };
 
 /** Options of {@link sharedTabs}. */
 export interface SharedTabsOptions {

@@ -23,6 +23,7 @@ export { fnv1a } from './hash';
 export { inSample } from './sampling';
 export { scrub, scrubString } from './scrub';
 export { filterFields } from './fields';
+export type { BackoffBounds } from '../util/backoff';
 export { createTaskQueue, type TaskQueue, type TaskQueueOptions, type TaskResult, type QueueEvent } from './queue';
 export { createBatcher, type Batcher } from './batcher';
 export { fetchSender, type FetchSenderOptions } from './senders/fetch';

@@ -3,7 +3,8 @@ import type { WebSocketConstructor } from './websocket';
 /**
  * Node's WebSocket for runtimes without a global one (Node 20): the `ws` package, an optional peer
  * dependency, imported only when a connection needs it. Browser builds get load-ws.browser.ts
- * instead (the package's `browser` field), so no bundler ever sees `ws`.
+ * instead (package.json `imports`, `#load-ws` without the `node` condition), so no
+ * browser bundle ever contains `ws`.
  */
 export function loadWebSocket(): Promise<WebSocketConstructor> {
   return import(/* webpackIgnore: true */ /* @vite-ignore */ 'ws').then(

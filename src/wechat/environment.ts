@@ -1,6 +1,7 @@
 import type { Environment } from 'sdk-realtime';
 
-type Callback<T = unknown> = (res: T) => void;
+/** A mini-program life-cycle or network-status callback (`wx.onAppShow(cb)` and the like). */
+export type MiniProgramCallback<T = unknown> = (res: T) => void;
 /** Network status as `onNetworkStatusChange` reports it. */
 export interface NetworkStatus {
   isConnected: boolean;
@@ -9,13 +10,13 @@ export interface NetworkStatus {
 
 /** The life-cycle and network part of a mini-program API object (`wx`, `uni`, `Taro`, `my`). Every member is optional: a missing one is inert. */
 export interface MiniProgramLifecycleApi {
-  onAppShow?(cb: Callback): void;
-  offAppShow?(cb: Callback): void;
-  onAppHide?(cb: Callback): void;
-  offAppHide?(cb: Callback): void;
-  onNetworkStatusChange?(cb: Callback<NetworkStatus>): void;
-  offNetworkStatusChange?(cb: Callback<NetworkStatus>): void;
-  getNetworkType?(options: { success?: Callback<{ networkType: string }> }): void;
+  onAppShow?(cb: MiniProgramCallback): void;
+  offAppShow?(cb: MiniProgramCallback): void;
+  onAppHide?(cb: MiniProgramCallback): void;
+  offAppHide?(cb: MiniProgramCallback): void;
+  onNetworkStatusChange?(cb: MiniProgramCallback<NetworkStatus>): void;
+  offNetworkStatusChange?(cb: MiniProgramCallback<NetworkStatus>): void;
+  getNetworkType?(options: { success?: MiniProgramCallback<{ networkType: string }> }): void;
 }
 
 /** An {@link Environment} that also says whether a connection attempt is pointless right now. */

@@ -7,6 +7,7 @@
 export { createWechatClient, type MiniProgramApi, type WechatClientOptions } from './client';
 export {
   miniProgramEnvironment,
+  type MiniProgramCallback,
   type MiniProgramEnvironment,
   type MiniProgramEnvironmentOptions,
   type MiniProgramLifecycleApi,
