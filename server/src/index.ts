@@ -28,6 +28,7 @@ export { MemoryBroker, type MemoryBrokerOptions } from './brokers/memory';
 export { RedisBroker, redisBroker, type RedisBrokerOptions, type RedisBrokerStats } from './brokers/redis';
 export {
   BrokerUnavailableError,
+  IDEMPOTENCY_TTL,
   IdempotencyConflictError,
   type BrokerEnvironment,
   type BrokerFactory,
