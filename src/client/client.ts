@@ -63,7 +63,10 @@ export type ClientEvents = {
   subscribed: SubscribedInfo;
   /** Messages of a stream may have been missed. */
   gap: GapInfo;
-  /** Anything that went wrong without being a rejected promise. Never thrown. */
+  /**
+   * Anything that went wrong without being a rejected promise (a failure reaches the app once:
+   * `publish`/`request` failures only reject). Never thrown. A normal `close()` emits none.
+   */
   error: RealtimeError;
 };
 
@@ -84,7 +87,10 @@ export interface RealtimeClient {
   readonly state: ConnectionState;
   /** Start connecting (nothing happens before). Idempotent; after `closed` it starts again. */
   connect(): void;
-  /** Close for good: state `closed`, waiting publishes/requests reject with `closed`. Idempotent. */
+  /**
+   * Close for good: state `closed`, waiting publishes/requests reject with `closed`; requests of
+   * the client's own (unsubscribes, watches) end silently, so no `error` is emitted. Idempotent.
+   */
   close(): void;
   /** Listen to an event; returns the unsubscribe function. */
   on<K extends keyof ClientEvents>(event: K, listener: Listener<ClientEvents[K]>): () => void;
@@ -240,10 +246,9 @@ export function createClient(options: ClientOptions): RealtimeClient {
           : isOver(body, maxFrame)
             ? new RealtimeError('too_large', `frame over ${maxFrame} bytes`)
             : outbox.add(op, !ready);
-      if (refused) {
-        report(refused);
-        reject(refused);
-      } else if (ready) sendOp(op);
+      // Rejected only: a failure with a promise reaches the app once, there.
+      if (refused) reject(refused);
+      else if (ready) sendOp(op);
     });
 
   /**
@@ -252,7 +257,8 @@ export function createClient(options: ClientOptions): RealtimeClient {
    */
   const restored = (async () => {
     for (const { deadline, ...frame } of await outbox.load()) {
-      outbox.add({ frame, body: encodeFrame({ ...frame, id: 0 }), deadline, resolve: noop, reject: report }, false);
+      // No promise: failures are reported, except `closed` (the publish stays saved for the next session).
+      outbox.add({ frame, body: encodeFrame({ ...frame, id: 0 }), deadline, resolve: noop, reject: (e) => e.code != 'closed' && report(e) }, false);
     }
   })();
 
@@ -421,7 +427,8 @@ export function createClient(options: ClientOptions): RealtimeClient {
     if (link && !link.dead) unlink(link, reason);
     timers.clearTimeout(retryTimer);
     link = retryTimer = undefined;
-    requests.drain((p) => p.fail(closed));
+    // Internal requests (connect, sub, watch, unsub, ...) end silently; the app's operations reject with `closed`.
+    requests.drain(noop);
     outbox.failAll(closed);
     for (const u of unlisten) u?.();
     unlisten = [];
