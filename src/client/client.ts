@@ -143,13 +143,10 @@ export function createClient(options: ClientOptions): RealtimeClient {
   // except from an `error` listener (it would loop).
   const emitter = createEmitter<ClientEvents>((error, type) => type != 'error' && fail('handler', 'handler threw', error));
   const { guard } = emitter;
-  const report = (e: RealtimeError) => emitter.emit('error', e);
-  /** Report a new error and return it (to reject with). */
-  const fail = (code: ErrorCode, message: string, cause?: unknown) => {
-    const e = new RealtimeError(code, message, cause);
-    report(e);
-    return e;
-  };
+  // `closed` is never an `error` event: closing is no failure (a restored publish stays saved).
+  const report = (e: RealtimeError) => e.code != 'closed' && emitter.emit('error', e);
+  /** Report a new error. */
+  const fail = (code: ErrorCode, message: string, cause?: unknown) => report(new RealtimeError(code, message, cause));
 
   let snapshot: ConnectionSnapshot = { state: 'idle' };
   const setState = (state: ConnectionState, reason?: string) => {
@@ -257,8 +254,8 @@ export function createClient(options: ClientOptions): RealtimeClient {
    */
   const restored = (async () => {
     for (const { deadline, ...frame } of await outbox.load()) {
-      // No promise: failures are reported, except `closed` (the publish stays saved for the next session).
-      outbox.add({ frame, body: encodeFrame({ ...frame, id: 0 }), deadline, resolve: noop, reject: (e) => e.code != 'closed' && report(e) }, false);
+      // No promise: failures are reported (`closed` is not: the publish stays saved for the next session).
+      outbox.add({ frame, body: encodeFrame({ ...frame, id: 0 }), deadline, resolve: noop, reject: report }, false);
     }
   })();
 
@@ -373,7 +370,8 @@ export function createClient(options: ClientOptions): RealtimeClient {
     if (timers.now() < refreshAt) return;
     refreshAt = timers.now() + REFRESH_INTERVAL;
     try {
-      if (!tokenFn) return fail('token_expired', 'token refresh failed');
+      // A fixed token cannot be refreshed: fails like a token function that threw nothing.
+      if (!tokenFn) throw undefined;
       call({ t: 'refresh', token: (await getToken())! }, noop, (e) => fail('token_expired', e.message, e));
     } catch (error) {
       fail('token_expired', 'token refresh failed', error);

@@ -45,15 +45,32 @@ describe('a normal close() emits no error', () => {
     expect(client.state).toBe('closed');
   });
 
-  it('with a publish restored from storage still waiting', async () => {
+  it('with publishes waiting, restored from storage or new; they stay saved for the next session', async () => {
     const storage = memoryStorage();
     await storage.set('sdk-realtime:shop:outbox', JSON.stringify([{ t: 'pub', topic: 't', data: 1, key: 'k1', deadline: Date.now() + 60_000 }]));
-    const { client, errors } = setup({ storage });
+    const { client, fake, errors } = setup({ storage });
     client.connect();
     await tick();
+    const fresh = client.publish('t', 2, { key: 'k2' });
+    await tick();
+    fake.link.open(); // a live link, closed by close(): its last save must not erase the outbox
     client.close();
+    await expect(fresh).rejects.toMatchObject({ code: 'closed' });
     await tick();
     expect(errors()).toEqual([]);
+    const saved = JSON.parse((await storage.get('sdk-realtime:shop:outbox'))!) as { key: string }[];
+    expect(saved.map((p) => p.key)).toEqual(['k1', 'k2']);
+  });
+
+  it('and still saves the stream positions it reached', async () => {
+    const storage = memoryStorage();
+    const { client, fake, connect } = setup({ storage });
+    client.subscribe('t', () => {});
+    await connect();
+    fake.link.subscribed('t', { offset: 4 });
+    client.close();
+    await tick();
+    expect(JSON.parse((await storage.get('sdk-realtime:shop:streams'))!)).toEqual([['t', { epoch: 'e1', offset: 4 }]]);
   });
 });
 
