@@ -19,7 +19,7 @@ afterEach(async () => {
 });
 
 /** The first ```ts block of README.md under `heading` (up to the next heading of that level). */
-export function sampleUnder(markdown: string, heading: string): string {
+function sampleUnder(markdown: string, heading: string): string {
   const start = markdown.indexOf(`\n${heading}\n`);
   if (start < 0) throw new Error(`README.md has no "${heading}" section`);
   const level = heading.split(' ')[0]!;
