@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
+import { findChromium, missingChromium } from './test/support/find-chromium';
 
 /** Shared with vitest.chaos.config.ts: tests import the package's entries from source. */
 export const resolve = {
@@ -12,12 +13,28 @@ export const resolve = {
   ],
 };
 
-export default defineConfig({
+/**
+ * Browser tests (test/browser/) need Chromium (test/support/find-chromium.ts). Without it they are
+ * left out with one line saying how to install it, except under CI (`CI` set), where a missing
+ * browser fails the run: CI must never pass without them.
+ */
+function browserTests(): string[] {
+  const { path, looked } = findChromium();
+  if (path) return [];
+  const ci = process.env.CI;
+  if (ci && ci !== '0' && ci !== 'false') throw new Error(`CI is set and ${missingChromium(looked).replace(' are skipped', ' cannot run')}`);
+  console.warn(`\n[sdk-realtime] ${missingChromium(looked)}\n`);
+  return ['test/browser/**'];
+}
+
+// A function, so the chaos config can import `resolve` without running the browser check.
+export default defineConfig(() => ({
   resolve,
   test: {
     include: ['test/**/*.test.{ts,tsx}'],
+    exclude: [...configDefaults.exclude, ...browserTests()],
     setupFiles: ['test/support/jsdom-realm.ts'],
     testTimeout: 20_000,
     hookTimeout: 20_000,
   },
-});
+}));

@@ -1,13 +1,16 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { createServer, redisBroker } from './index';
+import { canPublishShared, createServer, redisBroker } from './index';
 
 const USAGE = `Usage: sdk-realtime-server serve [options]
 
 Options:
   --port <n>          TCP port (default 8080; 0 picks a free one)
   --host <addr>       interface to listen on (default 127.0.0.1)
-  --dev               development mode: /dev/token, the demo page at /, dev defaults for secrets
+  --dev               development mode: /dev/token, the demo page at /, dev defaults for secrets,
+                      client publishes to shared topics, RPC method "time"
+  --allow-publish     let clients publish to shared topics (never to user:/device: streams);
+                      on by default with --dev
   --jwt-secret <s>    HS256 secret for client tokens (env SDK_REALTIME_JWT_SECRET)
   --api-key <k>       API key for POST /notify (env SDK_REALTIME_API_KEY)
   --jwks <url>        verify client tokens against this JWKS instead of a secret
@@ -37,6 +40,7 @@ async function main(argv: string[]): Promise<number> {
         port: { type: 'string' },
         host: { type: 'string' },
         dev: { type: 'boolean' },
+        'allow-publish': { type: 'boolean' },
         'jwt-secret': { type: 'string' },
         'api-key': { type: 'string' },
         jwks: { type: 'string' },
@@ -102,6 +106,8 @@ async function main(argv: string[]): Promise<number> {
     corsOrigins: cors === undefined ? undefined : cors.includes('*') ? '*' : cors,
     maxConnections: count('max-connections', values['max-connections']),
     maxConnectionsPerIp: count('max-connections-per-ip', values['max-connections-per-ip']),
+    // Without the flag the library default applies: shared topics in dev mode, no client publishes otherwise.
+    canPublish: values['allow-publish'] === true ? canPublishShared : undefined,
     tokens: { audience: values.audience, issuer: values.issuer, anyApp: values['any-app'] === true },
   });
   const out = (line: string) => process.stdout.write(line + '\n');
@@ -116,6 +122,7 @@ async function main(argv: string[]): Promise<number> {
     out(`  API key:   ${apiKey}${apiKey === DEV_API_KEY ? ' (development default)' : ''}`);
     out(`  WARNING: development mode. Do not expose this server in production.`);
   }
+  if (dev || values['allow-publish']) out('  Clients may publish to shared topics (not to user:/device: streams).');
   if (!apiKey) out('  (no API key: POST /notify is disabled; set --api-key or SDK_REALTIME_API_KEY)');
 
   await new Promise<void>((resolve) => {

@@ -21,7 +21,7 @@ export type { ServerOptions, ConnectionContext, RpcMethod, TokenRules } from './
 
 /** WebSocket close code 1013 ("try again later"): the server is at `maxConnections` or `maxConnectionsPerIp`. */
 const TRY_AGAIN_LATER = 1013;
-export { defaultCanSubscribe } from './options';
+export { canPublishShared, defaultCanSubscribe } from './options';
 export type { Logger } from './logger';
 export type { Broker, Delivery, PublishOutcome, StreamOffset, Subscriber } from './brokers/types';
 export { MemoryBroker, type MemoryBrokerOptions } from './brokers/memory';

@@ -41,6 +41,9 @@ export interface ServerOptions {
   /**
    * Development mode. Default `false`. Enables `POST /dev/token` (mints a JWT for any user — never
    * turn this on in production) and, without `jwtSecret`, signs with a random per-process secret.
+   * It also changes two defaults so a first client works as written: `canPublish` becomes
+   * {@link canPublishShared} (client publishes to every topic but personal streams), and `methods`
+   * gains `time` (answers `{ now }`, the server clock in ms since the Unix epoch) unless you define it.
    */
   dev?: boolean;
   /**
@@ -127,9 +130,15 @@ export interface ServerOptions {
    * of the name is the id), everything else allowed. Throwing answers `internal`.
    */
   canSubscribe?: (ctx: ConnectionContext, topic: string) => boolean | Promise<boolean>;
-  /** May this connection publish `data` to `topic`? Default: deny (`forbidden`). Back ends publish with `/notify`. */
+  /**
+   * May this connection publish `data` to `topic`? Default: deny (`forbidden`); back ends publish
+   * with `/notify`. In dev mode the default is {@link canPublishShared}. Throwing answers `internal`.
+   */
   canPublish?: (ctx: ConnectionContext, topic: string, data: unknown) => boolean | Promise<boolean>;
-  /** RPC methods by name. Default none. Unknown names answer `method_not_found`; a throw answers `internal`. */
+  /**
+   * RPC methods by name. Default none (in dev mode: `time`, see `dev`). Unknown names answer
+   * `method_not_found`; a throw answers `internal`.
+   */
   methods?: Record<string, RpcMethod>;
   /** Directory whose files are served over HTTP `GET` (e.g. a built demo app). Default none. */
   serveStatic?: string;
@@ -230,6 +239,18 @@ export function defaultCanSubscribe(ctx: ConnectionContext, topic: string): bool
   if (topic.startsWith('device:')) return ctx.device !== null && topic === 'device:' + ctx.device;
   return true;
 }
+
+/**
+ * A {@link ServerOptions.canPublish} that lets clients publish to every shared topic and never to a
+ * personal stream (`user:…`, `device:…`: only back ends write those, with `/notify`). The default in
+ * dev mode; CLI `--allow-publish` outside it.
+ */
+export function canPublishShared(_ctx: ConnectionContext, topic: string): boolean {
+  return !topic.startsWith('user:') && !topic.startsWith('device:');
+}
+
+/** The dev-mode RPC method `time`: the server clock, `{ now }` in ms since the Unix epoch. */
+const devTime: RpcMethod = () => ({ now: Date.now() });
 
 const MAX_TIMER = 2 ** 31 - 1;
 
@@ -347,8 +368,8 @@ export function resolveOptions(input: ServerOptions): ResolvedOptions {
     maxBodyBytes: int('maxBodyBytes', o.maxBodyBytes, 1024 * 1024, 64),
     presenceInterval: int('presenceInterval', o.presenceInterval, 1000, 0, MAX_TIMER),
     canSubscribe: fn('canSubscribe', o.canSubscribe, defaultCanSubscribe),
-    canPublish: fn('canPublish', o.canPublish, () => false),
-    methods: methods as Record<string, RpcMethod>,
+    canPublish: fn('canPublish', o.canPublish, dev ? canPublishShared : () => false),
+    methods: (dev ? { time: devTime, ...methods } : methods) as Record<string, RpcMethod>,
     serveStatic: str('serveStatic', o.serveStatic),
     demo: bool('demo', o.demo),
     logger,

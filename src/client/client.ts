@@ -63,7 +63,10 @@ export type ClientEvents = {
   subscribed: SubscribedInfo;
   /** Messages of a stream may have been missed. */
   gap: GapInfo;
-  /** Anything that went wrong without being a rejected promise. Never thrown. */
+  /**
+   * Anything that went wrong without being a rejected promise (a failure reaches the app once:
+   * `publish`/`request` failures only reject). Never thrown. A normal `close()` emits none.
+   */
   error: RealtimeError;
 };
 
@@ -84,7 +87,10 @@ export interface RealtimeClient {
   readonly state: ConnectionState;
   /** Start connecting (nothing happens before). Idempotent; after `closed` it starts again. */
   connect(): void;
-  /** Close for good: state `closed`, waiting publishes/requests reject with `closed`. Idempotent. */
+  /**
+   * Close for good: state `closed`, waiting publishes/requests reject with `closed`; requests of
+   * the client's own (unsubscribes, watches) end silently, so no `error` is emitted. Idempotent.
+   */
   close(): void;
   /** Listen to an event; returns the unsubscribe function. */
   on<K extends keyof ClientEvents>(event: K, listener: Listener<ClientEvents[K]>): () => void;
@@ -137,13 +143,10 @@ export function createClient(options: ClientOptions): RealtimeClient {
   // except from an `error` listener (it would loop).
   const emitter = createEmitter<ClientEvents>((error, type) => type != 'error' && fail('handler', 'handler threw', error));
   const { guard } = emitter;
-  const report = (e: RealtimeError) => emitter.emit('error', e);
-  /** Report a new error and return it (to reject with). */
-  const fail = (code: ErrorCode, message: string, cause?: unknown) => {
-    const e = new RealtimeError(code, message, cause);
-    report(e);
-    return e;
-  };
+  // `closed` is never an `error` event: closing is no failure (a restored publish stays saved).
+  const report = (e: RealtimeError) => e.code != 'closed' && emitter.emit('error', e);
+  /** Report a new error. */
+  const fail = (code: ErrorCode, message: string, cause?: unknown) => report(new RealtimeError(code, message, cause));
 
   let snapshot: ConnectionSnapshot = { state: 'idle' };
   const setState = (state: ConnectionState, reason?: string) => {
@@ -240,10 +243,9 @@ export function createClient(options: ClientOptions): RealtimeClient {
           : isOver(body, maxFrame)
             ? new RealtimeError('too_large', `frame over ${maxFrame} bytes`)
             : outbox.add(op, !ready);
-      if (refused) {
-        report(refused);
-        reject(refused);
-      } else if (ready) sendOp(op);
+      // Rejected only: a failure with a promise reaches the app once, there.
+      if (refused) reject(refused);
+      else if (ready) sendOp(op);
     });
 
   /**
@@ -252,6 +254,7 @@ export function createClient(options: ClientOptions): RealtimeClient {
    */
   const restored = (async () => {
     for (const { deadline, ...frame } of await outbox.load()) {
+      // No promise: failures are reported (`closed` is not: the publish stays saved for the next session).
       outbox.add({ frame, body: encodeFrame({ ...frame, id: 0 }), deadline, resolve: noop, reject: report }, false);
     }
   })();
@@ -367,7 +370,8 @@ export function createClient(options: ClientOptions): RealtimeClient {
     if (timers.now() < refreshAt) return;
     refreshAt = timers.now() + REFRESH_INTERVAL;
     try {
-      if (!tokenFn) return fail('token_expired', 'token refresh failed');
+      // A fixed token cannot be refreshed: fails like a token function that threw nothing.
+      if (!tokenFn) throw undefined;
       call({ t: 'refresh', token: (await getToken())! }, noop, (e) => fail('token_expired', e.message, e));
     } catch (error) {
       fail('token_expired', 'token refresh failed', error);
@@ -421,7 +425,8 @@ export function createClient(options: ClientOptions): RealtimeClient {
     if (link && !link.dead) unlink(link, reason);
     timers.clearTimeout(retryTimer);
     link = retryTimer = undefined;
-    requests.drain((p) => p.fail(closed));
+    // Internal requests (connect, sub, watch, unsub, ...) end silently; the app's operations reject with `closed`.
+    requests.drain(noop);
     outbox.failAll(closed);
     for (const u of unlisten) u?.();
     unlisten = [];

@@ -70,12 +70,14 @@ export function createOutbox({ size, timers, storage, key, positions, report }: 
     saving = true;
     Promise.resolve()
       .then(() => {
+        void storage.set(key + 'streams', JSON.stringify([...positions])).catch(report);
+        // `failAll` ran since (close): the emptied outbox must not be written over the saved publishes.
+        if (!saving) return;
         saving = false;
         const pubs: SavedPublish[] = [];
         for (const { frame, deadline } of ops) {
           if (frame.t == 'pub') pubs.push({ ...frame, deadline });
         }
-        void storage.set(key + 'streams', JSON.stringify([...positions])).catch(report);
         return pubs.length ? storage.set(key + 'outbox', JSON.stringify(pubs)) : storage.remove(key + 'outbox');
       })
       .catch(report);
@@ -106,7 +108,9 @@ export function createOutbox({ size, timers, storage, key, positions, report }: 
     settle,
     unsent: () => [...ops].filter((op) => op.sent === undefined),
     failAll(error) {
-      // Storage is left as is: publishes saved for a later session survive `close()`.
+      // Storage is left as is: publishes saved for a later session survive `close()` (a save
+      // already on its way writes only the stream positions).
+      saving = false;
       const all = [...ops];
       ops.clear();
       for (const op of all) {

@@ -32,6 +32,16 @@ describe('demo page (npm start)', () => {
       timeout: 5000,
     });
     expect(await page.textContent('#nResult')).toMatch(/^200 /);
+
+    // Disconnect right after adding a topic (its sub and watch unanswered) and removing one (its
+    // unsub unanswered): a normal close logs no error line.
+    await page.fill('#topic', 'second');
+    await page.click('#subForm button');
+    await page.click('#topics li button');
+    await page.click('#disconnect');
+    await page.waitForTimeout(300);
+    expect(await page.textContent('#state')).toBe('closed');
+    expect(await page.textContent('#log')).not.toContain('error');
     expect(errors).toEqual([]);
     await page.close();
   });

@@ -15,8 +15,9 @@ import { startProxy } from '../support/proxy';
 /**
  * The example apps (examples/react-vite, examples/vue-vite), built with Vite from this checkout's
  * sources, served by the real reference server and driven in real Chromium: /notify updates the
- * board; a server restart shows `reconnecting`, then a gap notice (an in-memory server lost its
- * history), and live updates again.
+ * board; a dropped connection while the server keeps running replays exactly what was missed; a
+ * server restart (in-memory history: a new epoch) shows `reconnecting`, then a missed-updates
+ * notice and no replay (the app refetches), then live updates again.
  */
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const src = (file: string) => join(repo, 'src', file);
@@ -124,6 +125,53 @@ describe.each(examples)('example $name in Chromium', ({ name, plugin }) => {
     // And live updates flow again.
     await order(server, 'o-2', 'paid');
     await expect.poll(() => status(page, 'o-2').textContent(), { timeout: STEP }).toBe('paid');
+    expect(errors).toEqual([]);
+  }, 90_000);
+
+  it('pointed at another server with ?url=, takes its token from that server and replays what a dropped connection missed', async () => {
+    // The page comes from one server; the realtime server is another (its own random dev secret).
+    const site = await start();
+    onCleanup(() => site.close());
+    const rt = await createServer({ port: 0, host: '127.0.0.1', dev: true, apiKey: API_KEY, presenceInterval: 50, logger: false });
+    onCleanup(() => rt.close());
+    const proxy = await startProxy(rt.port);
+    onCleanup(() => proxy.close());
+
+    const page = await browser.newPage();
+    onCleanup(() => page.close());
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    // No tokenUrl: derived from ?url= (same host and port: the proxy in front of rt).
+    await page.goto(`${site.httpUrl}/?user=alice&url=${encodeURIComponent(proxy.url())}`, { timeout: STEP });
+    await expect.poll(() => connection(page).getAttribute('data-state'), { timeout: STEP }).toBe('connected');
+    await expect.poll(() => rt.stats().subscriptions, { timeout: STEP }).toBe(1);
+    expect(site.stats().connections).toBe(0);
+    await order(rt, 'o-1', 'paid');
+    await expect.poll(() => status(page, 'o-1').textContent(), { timeout: STEP }).toBe('paid');
+
+    // The network drops (the server keeps running); updates are published meanwhile.
+    proxy.refuse();
+    proxy.drop();
+    await expect.poll(() => connection(page).getAttribute('data-state'), { timeout: STEP }).toBe('reconnecting');
+    expect((await order(rt, 'o-1', 'shipped')).body.delivered).toBe(0);
+    await order(rt, 'o-2', 'new');
+    proxy.accept();
+    await expect.poll(() => connection(page).getAttribute('data-state'), { timeout: STEP }).toBe('connected');
+    await expect.poll(() => status(page, 'o-1').textContent(), { timeout: STEP }).toBe('shipped');
+    await expect.poll(() => status(page, 'o-2').textContent(), { timeout: STEP }).toBe('new');
+    // Everything missed was replayed from the server's history: no missed-updates notice.
+    expect(await page.getByTestId('gap').count()).toBe(0);
+
+    // An explicit tokenUrl works the same, without a proxy.
+    const direct = await browser.newPage();
+    onCleanup(() => direct.close());
+    const q = `url=${encodeURIComponent(rt.url)}&tokenUrl=${encodeURIComponent(rt.httpUrl + '/dev/token')}`;
+    await direct.goto(`${site.httpUrl}/?user=bob&${q}`, { timeout: STEP });
+    await expect.poll(() => connection(direct).getAttribute('data-state'), { timeout: STEP }).toBe('connected');
+    await expect.poll(() => rt.stats().subscriptions, { timeout: STEP }).toBe(2);
+    await order(rt, 'o-3', 'new');
+    await expect.poll(() => status(direct, 'o-3').textContent({ timeout: STEP }), { timeout: STEP }).toBe('new');
+    await expect.poll(() => status(page, 'o-3').textContent({ timeout: STEP }), { timeout: STEP }).toBe('new');
     expect(errors).toEqual([]);
   }, 90_000);
 });

@@ -1,30 +1,23 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { cleanup, client, waitForState } from '../support/harness';
+import { devToken, serve, stopServers } from '../support/cli';
 
-// The CLI is tested as users run it: the built bin (npm test builds first, see "pretest").
-const CLI = fileURLToPath(new URL('../../server/dist/cli.js', import.meta.url));
-let child: ChildProcess | undefined;
-
-afterEach(() => {
-  child?.kill('SIGKILL');
-  child = undefined;
+afterEach(async () => {
+  await cleanup();
+  stopServers();
 });
 
-async function serve(args: string[]): Promise<{ httpUrl: string; output: () => string }> {
-  if (!existsSync(CLI)) throw new Error('server/dist/cli.js is missing: run `npm run build` (npm test does)');
-  child = spawn(process.execPath, [CLI, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const start = Date.now();
-  while (!/http:\/\/[\w.]+:\d+/.test(out)) {
-    if (Date.now() - start > 10_000 || child.exitCode !== null) throw new Error(`CLI did not start:\n${out}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  const port = /http:\/\/[\w.]+:(\d+)/.exec(out)![1];
-  return { httpUrl: `http://127.0.0.1:${port}`, output: () => out };
+/** A real client connected to a CLI server as user `u1` (device `d1`), with a dev token unless given. */
+async function connected(server: { httpUrl: string; wsUrl: string }, token?: string) {
+  const c = client({
+    url: server.wsUrl,
+    app: 'demo',
+    token: token ?? (await devToken(server.httpUrl, { app: 'demo', user: 'u1', device: 'd1' })),
+    reconnect: false,
+  });
+  c.connect();
+  await waitForState(c, 'connected');
+  return c;
 }
 
 describe('sdk-realtime serve (the CLI behind npm start)', () => {
@@ -64,5 +57,44 @@ describe('sdk-realtime serve (the CLI behind npm start)', () => {
     const tokenRes = await fetch(httpUrl + '/dev/token', { method: 'POST', body: '{}' });
     expect(tokenRes.status).toBe(404);
     expect((await fetch(httpUrl + '/healthz')).status).toBe(200);
+  });
+
+  it('dev mode lets clients publish to shared topics, never to personal streams, and answers the time RPC', async () => {
+    const server = await serve(['--port', '0', '--dev']);
+    expect(server.output()).toMatch(/publish to shared topics/);
+    const c = await connected(server);
+    const got: unknown[] = [];
+    c.subscribe('room:lobby', (m) => got.push(m.data), { onSubscribed: () => got.push('subscribed') });
+    await expect.poll(() => got).toEqual(['subscribed']);
+
+    await expect(c.publish('room:lobby', { text: 'hello' })).resolves.toMatchObject({ id: expect.any(String), offset: 1 });
+    await expect.poll(() => got).toEqual(['subscribed', { text: 'hello' }]);
+    // Its own personal streams too: only back ends write those (POST /notify).
+    await expect(c.publish('user:u1', 1)).rejects.toMatchObject({ code: 'forbidden' });
+    await expect(c.publish('device:d1', 1)).rejects.toMatchObject({ code: 'forbidden' });
+
+    const before = Date.now();
+    const { now } = await c.request<{ now: number }>('time');
+    expect(now).toBeGreaterThanOrEqual(before - 1000);
+    expect(now).toBeLessThanOrEqual(Date.now() + 1000);
+    await expect(c.request('no.such.method')).rejects.toMatchObject({ code: 'method_not_found' });
+  });
+
+  it('outside dev mode refuses client publishes and has no time RPC; --allow-publish allows shared topics', async () => {
+    const secret = 'a-long-enough-secret-for-hs256-0123';
+    const { SignJWT } = await import('jose');
+    const sign = (app: string) =>
+      new SignJWT({ app }).setProtectedHeader({ alg: 'HS256' }).setSubject('u1').setExpirationTime('1h').sign(new TextEncoder().encode(secret));
+
+    const strict = await serve(['--port', '0', '--jwt-secret', secret]);
+    const a = await connected(strict, await sign('demo'));
+    await expect(a.publish('room:lobby', 1)).rejects.toMatchObject({ code: 'forbidden' });
+    await expect(a.request('time')).rejects.toMatchObject({ code: 'method_not_found' });
+
+    const open = await serve(['--port', '0', '--jwt-secret', secret, '--allow-publish']);
+    expect(open.output()).toMatch(/publish to shared topics/);
+    const b = await connected(open, await sign('demo'));
+    await expect(b.publish('room:lobby', 1)).resolves.toMatchObject({ offset: 1 });
+    await expect(b.publish('user:u1', 1)).rejects.toMatchObject({ code: 'forbidden' });
   });
 });

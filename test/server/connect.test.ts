@@ -109,3 +109,34 @@ describe('connect and auth', () => {
     expect((await raw.request({ t: 'sub', topic: 'a' })).result).toMatchObject({ offset: 0, recovered: true });
   });
 });
+
+// docs/protocol.md, `bad_request` and close code 4000: what happens to frames around `connect`.
+describe('frames around connect', () => {
+  it('a sub before any connect gets no reply: the connection closes with 4000 (reconnect)', async () => {
+    const server = await startServer();
+    const raw = await Raw.open(server);
+    raw.send({ t: 'sub', id: 1, topic: 'lobby' });
+    expect((await raw.closed).code).toBe(4000);
+    expect(raw.of('reply')).toEqual([]);
+    expect(raw.of('close')[0]).toMatchObject({ code: 4000, reconnect: true });
+  });
+
+  it('a sub sent right behind connect, while the token is verified, waits for it and succeeds', async () => {
+    const server = await startServer();
+    const raw = await Raw.open(server);
+    raw.send({ t: 'connect', id: 1, v: 1, app: 'shop', token: await sign('u1') });
+    raw.send({ t: 'sub', id: 2, topic: 'lobby' });
+    const sub = await raw.next((f) => f.t === 'reply' && f.id === 2);
+    expect(sub.error).toBeUndefined();
+    expect(sub.result).toMatchObject({ offset: 0, recovered: true });
+    expect(raw.frames.findIndex((f) => f.id === 1)).toBeLessThan(raw.frames.findIndex((f) => f.id === 2));
+  });
+
+  it('a second connect on a connected connection is bad_request and the connection stays up', async () => {
+    const server = await startServer();
+    const { raw } = await Raw.connected(server, 'u1');
+    const again = await raw.request({ t: 'connect', v: 1, app: 'shop', token: await sign('u1') });
+    expect(again.error).toMatchObject({ code: 'bad_request', message: 'already connected' });
+    expect((await raw.request({ t: 'sub', topic: 'lobby' })).result).toMatchObject({ offset: 0 });
+  });
+});
