@@ -5,6 +5,9 @@
 //
 //   node bench/fanout.mjs     env: CONNS=10000 PROCS=2 BURST=20 WAVE=250 KINDS=sdk-realtime,socket.io
 //
+// KINDS may add `sdk-realtime+redis`: the same server on the Redis broker (one node, so the figure
+// is the cost of Redis), on BENCH_REDIS_URL or a `redis-server` this script starts on a free port.
+//
 // The load clients are plain `ws` sockets speaking each server's wire protocol (native connect/sub;
 // engine.io/socket.io open + namespace connect), so the client side stays cheap and the SERVER is
 // what is measured. Latency = receive time − the message's `ts` (the reference server stamps `ts`
@@ -31,8 +34,9 @@ const DATA = { id: 'ord_8f3a2c', status: 'paid', amount: 99.99, currency: 'EUR' 
 async function server(kind) {
   hardTimeout(280_000, 'fanout server');
   let broadcast;
-  if (kind === 'sdk-realtime') {
-    const s = await startReferenceServer();
+  if (kind.startsWith('sdk-realtime')) {
+    const { redisBroker } = await import('../server/dist/index.js');
+    const s = await startReferenceServer(kind === 'sdk-realtime+redis' ? { broker: redisBroker({ url: process.env.BENCH_REDIS_URL }) } : {});
     broadcast = (n) => s.publish('bench', { eventTopics: [TOPIC], data: { ...DATA, n } });
     process.stdout.write(`PORT ${s.port}\n`);
   } else {
@@ -80,10 +84,10 @@ async function clients(kind, port, count) {
   const open1 = () =>
     new Promise((resolve, reject) => {
       const url =
-        kind === 'sdk-realtime' ? `ws://127.0.0.1:${port}/ws` : `ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket`;
+        kind.startsWith('sdk-realtime') ? `ws://127.0.0.1:${port}/ws` : `ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket`;
       const ws = new WebSocket(url, { perMessageDeflate: false });
       ws.on('error', reject);
-      if (kind === 'sdk-realtime') {
+      if (kind.startsWith('sdk-realtime')) {
         ws.on('open', () => ws.send(JSON.stringify({ t: 'connect', id: 1, v: 1, app: 'bench' })));
         ws.on('message', (raw) => {
           const s = String(raw);
@@ -166,10 +170,38 @@ async function one(kind) {
   };
 }
 
+/** A throwaway redis-server on a free loopback port (no persistence), stopped when the run ends. */
+async function startRedis() {
+  const { spawn } = await import('node:child_process');
+  const net = await import('node:net');
+  const port = await new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = s.address().port;
+      s.close(() => resolve(p));
+    });
+  });
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise((resolve, reject) => {
+    let out = '';
+    child.on('error', reject);
+    child.stdout.on('data', (d) => (out += d) && out.includes('Ready to accept connections') && resolve());
+  });
+  return { url: `redis://127.0.0.1:${port}`, stop: () => child.kill('SIGKILL') };
+}
+
 async function main() {
   checkFdLimit();
   const results = [];
-  for (const kind of KINDS) results.push(await one(kind));
+  let redis;
+  if (KINDS.includes('sdk-realtime+redis') && !process.env.BENCH_REDIS_URL) {
+    redis = await startRedis();
+    process.env.BENCH_REDIS_URL = redis.url;
+  }
+  try {
+    for (const kind of KINDS) results.push(await one(kind));
+  } finally {
+    redis?.stop();
+  }
   console.log(`\n## Server fan-out\n\n${CONNS} connections from ${PROCS} client processes, one topic/room; one broadcast, then ${BURST} back to back; ${machine()}\n`);
   console.log('| server | connect all (s) | 1 broadcast: delivered | server publish call ms | p50 ms | p99 ms | max ms | burst: deliveries/s | burst p50 ms | burst p99 ms |');
   console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
