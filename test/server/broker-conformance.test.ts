@@ -243,6 +243,23 @@ describe('RedisBroker across nodes', () => {
     expect(await b.rateLimit('other', 'notify', limit)).toBe(0);
   });
 
+  it('reads back a lost pub/sub message that no later message reveals, at the next position check', async () => {
+    const a = node('x7');
+    const b = new RedisBroker({ url: redis.url, prefix: 'x7', history: LIMITS, positionCheck: 200 });
+    brokers.push(b);
+    const onB = recorder();
+    await b.subscribe('app', 'room', onB);
+    await b.history('app', 'room');
+    // The message reaches history, but its PUBLISH is lost on the way.
+    const cmd = (a as unknown as { cmd: { publish: (...args: unknown[]) => Promise<number> } }).cmd;
+    const publish = cmd.publish.bind(cmd);
+    cmd.publish = async () => 0;
+    await a.publish('app', ['room'], 'lost on the wire');
+    cmd.publish = publish;
+    await eventually(() => expect(onB.got.map((g) => g.data)).toEqual(['lost on the wire']), 3000);
+    expect(b.stats.gapsFilled).toBe(1);
+  });
+
   it('fills from history what it missed while its pub/sub connection was down', async () => {
     const a = node('x3');
     const b = node('x3');

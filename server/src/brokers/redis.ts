@@ -3,6 +3,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import type { Publication, StreamPosition, SubscribeResult } from 'sdk-realtime/protocol';
 import { newEpoch, type HistoryLimits } from '../history';
 import { messageIdFor } from '../idempotency';
+import { Fifo } from './fifo';
 import { RedisPresence } from './redis-presence';
 import { fanOut } from './fanout';
 import {
@@ -24,6 +25,11 @@ export interface RedisBrokerOptions {
   prefix?: string;
   /** History per stream; the server passes its own `history` option when it creates the broker. */
   history: HistoryLimits;
+  /**
+   * How often streams that saw no message are compared with their top offset in Redis, in ms
+   * (default `40000`): catches a lost pub/sub message that no later message would reveal.
+   */
+  positionCheck?: number;
   /**
    * How long a crashed node's connections stay in online counts, in ms. Default `30000`; each node
    * refreshes its own every third of it, and a graceful stop removes them at once.
@@ -174,8 +180,10 @@ interface Tracked {
 interface AppFeed {
   streams: Map<string, Set<Subscriber>>;
   tracked: Map<string, Tracked>;
-  /** Messages waiting while a gap is filled from history, in arrival order; `null` = catch up every stream (after a pub/sub reconnect). */
-  queue: Array<WireMessage | null>;
+  /** Messages waiting while a gap is filled from history, in arrival order; `null` = catch up every stream (after a pub/sub reconnect, or when idle). */
+  queue: Fifo<WireMessage | null>;
+  /** When the app's channel last delivered a message here (ms). */
+  lastMessageAt: number;
   draining: boolean;
   /** Resolves when the app's channel subscription is live; rejects if SUBSCRIBE failed. */
   live: Promise<void>;
@@ -218,6 +226,8 @@ export class RedisBroker implements Broker {
   private commandConnects = 0;
   private subscriberConnects = 0;
   private closed = false;
+  private readonly positionCheck: number;
+  private readonly checkTimer: ReturnType<typeof setInterval>;
   readonly stats: RedisBrokerStats;
   /** Online counts across nodes. */
   readonly presence: RedisPresence;
@@ -229,9 +239,10 @@ export class RedisBroker implements Broker {
     if (options.prefix !== undefined && (typeof options.prefix !== 'string' || !/^[\w.-]{1,64}$/.test(options.prefix))) {
       throw bad('prefix', '1 to 64 letters, digits, "_", "." or "-"');
     }
-    for (const name of ['presenceTtl', 'metaTtl'] as const) {
+    for (const name of ['presenceTtl', 'metaTtl', 'positionCheck'] as const) {
       const v = options[name];
-      if (v !== undefined && !(Number.isSafeInteger(v) && v >= 1000)) throw bad(name, 'an integer number of ms, at least 1000');
+      const min = name === 'positionCheck' ? 100 : 1000;
+      if (v !== undefined && !(Number.isSafeInteger(v) && v >= min)) throw bad(name, `an integer number of ms, at least ${min}`);
     }
     // No offline queue: while Redis is unreachable a call fails at once (503 / retryable error)
     // instead of waiting unboundedly in memory.
@@ -265,6 +276,9 @@ export class RedisBroker implements Broker {
     });
     this.sub.on('message', (channel: string, raw: string) => this.onMessage(channel, raw));
     const tag = (app: string, topic: string) => `${this.prefix}:{${escapeApp(app)}:${escapeStream(topic)}}`;
+    this.positionCheck = options.positionCheck ?? 40_000;
+    this.checkTimer = setInterval(() => this.checkIdle(), this.positionCheck);
+    this.checkTimer.unref?.();
     this.presence = new RedisPresence(this.cmd, tag, randomUUID(), options.presenceTtl ?? 30_000, report);
     this.ready = Promise.all([this.cmd.connect(), this.sub.connect()]).then(() => this.readGeneration());
     // The first connection may fail (Redis not up yet): calls then fail as unavailable, and ioredis
@@ -373,7 +387,7 @@ export class RedisBroker implements Broker {
     let feed = this.apps.get(app);
     if (!feed) {
       const channel = this.channel(app);
-      const created: AppFeed = { streams: new Map(), tracked: new Map(), queue: [], draining: false, live: Promise.resolve() };
+      const created: AppFeed = { streams: new Map(), tracked: new Map(), queue: new Fifo(), draining: false, live: Promise.resolve(), lastMessageAt: Date.now() };
       created.live = this.call('subscribe', () => this.sub.subscribe(channel).then(() => undefined));
       this.apps.set(app, (feed = created));
       this.channelApps.set(channel, app);
@@ -460,6 +474,7 @@ export class RedisBroker implements Broker {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.checkTimer);
     await this.presence.close();
     this.apps.clear();
     this.channelApps.clear();
@@ -498,6 +513,7 @@ export class RedisBroker implements Broker {
       this.options.onError?.(e);
       return;
     }
+    feed.lastMessageAt = Date.now();
     this.stats.lagMsSum += Math.max(0, Date.now() - msg.ts);
     this.stats.lagCount++;
     if (feed.queue.length >= MAX_QUEUED) {
@@ -566,16 +582,40 @@ export class RedisBroker implements Broker {
     if (!feed.draining) void this.drain(app, feed);
   }
 
+  /** Every tracked stream's top in one pipeline; the ones behind it are filled from history. */
   private async catchUp(app: string, feed: AppFeed): Promise<void> {
-    for (const [stream, last] of [...feed.tracked]) {
-      const [meta] = this.keys(app, stream);
-      try {
-        const [epoch, top] = (await this.cmd.hmget(meta, 'e', 's')) as [string | null, string | null];
-        // A new epoch (the stream was lost): nothing to replay; the next message shows the change.
-        if (epoch && this.effective(epoch) === last.epoch && Number(top) > last.offset) await this.fill(app, feed, stream, last, Number(top));
-      } catch (e) {
-        this.stats.redisErrors++;
-        this.options.onError?.(e);
+    const tracked = [...feed.tracked];
+    if (tracked.length === 0) return;
+    let tops: Array<[Error | null, unknown]> = [];
+    try {
+      const pipeline = this.cmd.pipeline();
+      for (const [stream] of tracked) pipeline.hmget(this.keys(app, stream)[0], 'e', 's');
+      tops = (await pipeline.exec()) ?? [];
+    } catch (e) {
+      this.stats.redisErrors++;
+      this.options.onError?.(e);
+      return;
+    }
+    for (const [i, [stream, last]] of tracked.entries()) {
+      const [error, value] = tops[i] ?? [null, null];
+      const [epoch, top] = (error ? [null, null] : value) as [string | null, string | null];
+      // A new epoch (the stream was lost): nothing to replay; the next message shows the change.
+      if (epoch && this.effective(epoch) === last.epoch && Number(top) > last.offset && feed.tracked.get(stream) === last) {
+        await this.fill(app, feed, stream, last, Number(top));
+      }
+    }
+  }
+
+  /**
+   * Streams whose app channel was quiet for a whole interval are compared with their top: a
+   * pub/sub message lost with nothing after it (which would reveal the jump) is read from history.
+   */
+  private checkIdle(): void {
+    const quietSince = Date.now() - this.positionCheck;
+    for (const [app, feed] of this.apps) {
+      if (feed.lastMessageAt <= quietSince && feed.tracked.size > 0 && !feed.draining) {
+        feed.lastMessageAt = Date.now();
+        this.resync(app, feed);
       }
     }
   }
