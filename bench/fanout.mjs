@@ -6,7 +6,12 @@
 //   node bench/fanout.mjs     env: CONNS=10000 PROCS=2 BURST=20 WAVE=250 KINDS=sdk-realtime,socket.io
 //
 // KINDS may add `sdk-realtime+redis`: the same server on the Redis broker (one node, so the figure
-// is the cost of Redis), on BENCH_REDIS_URL or a `redis-server` this script starts on a free port.
+// is the cost of Redis), and `socket.io+redis`: socket.io with `@socket.io/redis-adapter`; both on
+// BENCH_REDIS_URL or a `redis-server` this script starts on a free port. NODES=2 runs that many
+// server processes of a `+redis` kind on the one Redis: client process i connects to node i % NODES
+// and every broadcast is sent on node 0, so most deliveries cross nodes through Redis.
+//
+//   NODES=2 KINDS=sdk-realtime+redis,socket.io+redis node bench/fanout.mjs
 //
 // The load clients are plain `ws` sockets speaking each server's wire protocol (native connect/sub;
 // engine.io/socket.io open + namespace connect), so the client side stays cheap and the SERVER is
@@ -27,6 +32,7 @@ const PROCS = num('PROCS', 2);
 const BURST = num('BURST', 20);
 const WAVE = num('WAVE', 250);
 const KINDS = (process.env.KINDS ?? 'sdk-realtime,socket.io').split(',');
+const NODES = num('NODES', 1);
 const TOPIC = 'fanout';
 const DATA = { id: 'ord_8f3a2c', status: 'paid', amount: 99.99, currency: 'EUR' };
 
@@ -44,6 +50,12 @@ async function server(kind) {
     const { Server } = await import('socket.io');
     const httpServer = http.createServer();
     const io = new Server(httpServer, { transports: ['websocket'], serveClient: false, perMessageDeflate: false });
+    if (kind === 'socket.io+redis') {
+      const { Redis } = await import('ioredis');
+      const { createAdapter } = await import('@socket.io/redis-adapter');
+      const pub = new Redis(process.env.BENCH_REDIS_URL);
+      io.adapter(createAdapter(pub, pub.duplicate()));
+    }
     io.on('connection', (sock) => sock.join(TOPIC));
     broadcast = (n) => io.to(TOPIC).emit('msg', { ...DATA, n, ts: Date.now() });
     await new Promise((r) => httpServer.listen(0, '127.0.0.1', 8192, r));
@@ -143,11 +155,13 @@ const stats = (lat) => {
 };
 
 async function one(kind) {
-  const srv = run(SELF, ['server', kind], { stdin: 'pipe', timeoutMs: 290_000 });
-  const port = (await srv.lines.next('PORT')).split(' ')[1];
+  const nodes = kind.endsWith('+redis') ? NODES : 1;
+  const servers = Array.from({ length: nodes }, () => run(SELF, ['server', kind], { stdin: 'pipe', timeoutMs: 290_000 }));
+  const ports = await Promise.all(servers.map(async (s) => (await s.lines.next('PORT')).split(' ')[1]));
+  const [srv] = servers;
   const per = Math.ceil(CONNS / PROCS);
   const procs = Array.from({ length: PROCS }, (_, i) =>
-    run(SELF, ['clients', kind, port, String(Math.min(per, CONNS - i * per))], { timeoutMs: 280_000 }),
+    run(SELF, ['clients', kind, ports[i % nodes], String(Math.min(per, CONNS - i * per))], { timeoutMs: 280_000 }),
   );
   const ready = await Promise.all(procs.map((p) => p.lines.next('READY')));
   const connectMs = Math.max(...ready.map((l) => JSON.parse(l.slice(6)).connectMs));
@@ -158,12 +172,12 @@ async function one(kind) {
   srv.stdin.write(`BURST ${BURST}\n`);
   const sentBurst = JSON.parse((await srv.lines.next('SENT')).slice(5));
   const bursts = (await Promise.all(procs.map((p) => p.lines.next('BURST')))).map((l) => JSON.parse(l.slice(6)));
-  srv.stdin.write('EXIT\n');
-  await Promise.all([...procs, srv].map(exited));
+  for (const s of servers) s.stdin.write('EXIT\n');
+  await Promise.all([...procs, ...servers].map(exited));
   const delivered = bursts.reduce((a, b) => a + b.received, 0);
   const lastAt = Math.max(...bursts.map((b) => b.last));
   return {
-    kind,
+    kind: nodes > 1 ? `${kind} (${nodes} nodes)` : kind,
     connectMs,
     one: { received: ones.reduce((a, b) => a + b.received, 0), ...stats(ones.flatMap((o) => o.lat)), sendMs: sentOne.t1 - sentOne.t0 },
     burst: { delivered, perSec: Math.round((delivered / (lastAt - sentBurst.t0)) * 1000), ...stats(bursts.flatMap((b) => b.lat)) },
@@ -193,7 +207,7 @@ async function main() {
   checkFdLimit();
   const results = [];
   let redis;
-  if (KINDS.includes('sdk-realtime+redis') && !process.env.BENCH_REDIS_URL) {
+  if (KINDS.some((k) => k.endsWith('+redis')) && !process.env.BENCH_REDIS_URL) {
     redis = await startRedis();
     process.env.BENCH_REDIS_URL = redis.url;
   }
@@ -202,7 +216,8 @@ async function main() {
   } finally {
     redis?.stop();
   }
-  console.log(`\n## Server fan-out\n\n${CONNS} connections from ${PROCS} client processes, one topic/room; one broadcast, then ${BURST} back to back; ${machine()}\n`);
+  const spread = NODES > 1 ? `; \`+redis\` kinds on ${NODES} server processes, broadcasts sent on the first` : '';
+  console.log(`\n## Server fan-out\n\n${CONNS} connections from ${PROCS} client processes, one topic/room; one broadcast, then ${BURST} back to back${spread}; ${machine()}\n`);
   console.log('| server | connect all (s) | 1 broadcast: delivered | server publish call ms | p50 ms | p99 ms | max ms | burst: deliveries/s | burst p50 ms | burst p99 ms |');
   console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of results) {
