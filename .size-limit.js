@@ -16,7 +16,10 @@ export default [
     // 6 KiB until the hostile-server hardening (validated connect reply, clamped server numbers,
     // messages only for our own streams, bounded token refresh): +299 B min+gzip, measured from
     // source the way size-limit bundles it (6207 → 6506 B). Raised to the smallest tenth that fits.
-    limit: '6.4 KiB',
+    // 6.4 KiB until subscriptions that retry (temporary errors with jittered backoff honouring
+    // retryAfter) and the batched resubscribe (`subs`) came in: +326 B (6524 → 6850 B). The client
+    // core v2 issue budgets 6.5 KiB for these and more; its restructuring has to win this back.
+    limit: '6.7 KiB',
     modifyEsbuildConfig: esm,
   },
   {

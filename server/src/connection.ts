@@ -13,6 +13,7 @@ import {
   type RequestFrame,
   type StreamPosition,
   type SubscribeFrame,
+  type SubscribeManyFrame,
   type SubscribeResult,
   type WatchFrame,
   type WireError,
@@ -104,6 +105,7 @@ export class Connection implements Subscriber, CountWatcher {
 
   private readonly handlers: Handlers = {
     sub: (frame, ctx) => this.subscribe(frame, ctx),
+    subs: (frame, ctx) => this.subscribeMany(frame, ctx),
     unsub: (frame, ctx) => {
       this.unsubscribe(frame.topic, ctx);
       this.out.reply(frame.id, {});
@@ -315,7 +317,15 @@ export class Connection implements Subscriber, CountWatcher {
         this.personal.add(stream);
         streams[stream] = result;
       }
-      const result: ConnectResult = { client: this.id, user: ctx.user, device: ctx.device, ping: options.pingInterval, maxFrame: options.maxFrameBytes, streams };
+      const result: ConnectResult = {
+        client: this.id,
+        user: ctx.user,
+        device: ctx.device,
+        ping: options.pingInterval,
+        maxFrame: options.maxFrameBytes,
+        streams,
+        batch: options.maxSubscriptions,
+      };
       this.out.reply(frame.id, result);
     });
     this.pingTimer = setInterval(() => this.heartbeat(), options.pingInterval);
@@ -345,6 +355,56 @@ export class Connection implements Subscriber, CountWatcher {
         presence.join(ctx.app, topic, this, ctx.user);
       }
       this.out.reply(frame.id, results[0]![1]);
+    });
+  }
+
+  /**
+   * Many subscriptions in one frame (`subs`, a client's resubscribe after a reconnect): each topic
+   * is checked like a `sub`; the allowed ones are attached together; the reply has each topic's
+   * result or error. At most `maxSubscriptions` entries.
+   */
+  private async subscribeMany(frame: SubscribeManyFrame, ctx: ConnectionContext): Promise<void> {
+    const { options, presence } = this.core;
+    if (frame.subs.length > options.maxSubscriptions) throw new Refusal(err(ErrorCode.BadRequest, `subs: at most ${options.maxSubscriptions} entries`));
+    // Null prototypes: topics are keys, and a topic may be named `__proto__`.
+    const errors: Record<string, WireError> = Object.create(null);
+    const since = new Map<string, StreamPosition | undefined>();
+    let added = 0;
+    for (const entry of frame.subs) {
+      const { topic } = entry;
+      if (since.has(topic) || topic in errors) continue;
+      if (!this.personal.has(topic) && !this.topics.has(topic)) {
+        let allowed: boolean;
+        try {
+          allowed = await options.canSubscribe(ctx, topic);
+        } catch (e) {
+          options.logger.error(`connection ${this.id}: canSubscribe failed`, e);
+          errors[topic] = err(ErrorCode.Internal, 'internal server error');
+          continue;
+        }
+        if (!allowed) {
+          errors[topic] = err(ErrorCode.Forbidden, `not allowed to subscribe to ${topic}`);
+          continue;
+        }
+        if (this.topics.size + added >= options.maxSubscriptions) {
+          errors[topic] = err(ErrorCode.TooManySubscriptions, `at most ${options.maxSubscriptions} subscriptions`);
+          continue;
+        }
+        added++;
+      }
+      since.set(topic, entry.since);
+    }
+    if (this.state !== 'open') return;
+    await this.attach([...since.keys()], (t) => since.get(t), (done) => {
+      const results: Record<string, SubscribeResult> = Object.create(null);
+      for (const [topic, result] of done) {
+        if (!this.personal.has(topic) && !this.topics.has(topic)) {
+          this.topics.add(topic);
+          presence.join(ctx.app, topic, this, ctx.user);
+        }
+        results[topic] = result;
+      }
+      this.out.reply(frame.id, { results, errors });
     });
   }
 

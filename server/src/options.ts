@@ -105,7 +105,7 @@ export interface ServerOptions {
    * error; frames over twice this close the connection with 1009 without being read.
    */
   maxFrameBytes?: number;
-  /** Topics one connection may subscribe to (and, separately, watch, and publish to). Default `100`; beyond: `too_many_subscriptions`. */
+  /** Topics one connection may subscribe to (and, separately, watch, and publish to). Default `1000`; beyond: `too_many_subscriptions`. Also the most entries of one `subs` frame. */
   maxSubscriptions?: number;
   /**
    * Bytes queued for one connection that its socket has not taken yet. Default 8 MiB (at least
@@ -355,7 +355,7 @@ export function resolveOptions(input: ServerOptions): ResolvedOptions {
       streams: int('history.streams', history.streams, 100_000, 1),
     },
     maxFrameBytes: int('maxFrameBytes', o.maxFrameBytes, DEFAULT_MAX_FRAME_BYTES, 64, 256 * 1024 * 1024),
-    maxSubscriptions: int('maxSubscriptions', o.maxSubscriptions, 100, 1),
+    maxSubscriptions: int('maxSubscriptions', o.maxSubscriptions, 1000, 1),
     maxBufferedBytes: int('maxBufferedBytes', o.maxBufferedBytes, 8 * 1024 * 1024, 1024),
     rateLimit: {
       frames: int('rateLimit.frames', rateLimit.frames, 100, 1),

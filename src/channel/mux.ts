@@ -267,6 +267,8 @@ export function multiplexTransport(transport: Transport = webSocketTransport(), 
             up.first = undefined;
             reply(d, p.id, { result: r, error: f.error });
           } else {
+            // The multiplexer routes one `sub` per topic: its clients are not offered `subs` batches.
+            delete r.batch;
             up.result = r;
             up.own = personal(r);
             d.connected = true;

@@ -8,6 +8,7 @@ import {
   type Publication,
   type PublishResult,
   type StreamPosition,
+  type SubscribeManyResult,
   type SubscribeResult,
 } from '../protocol/frames';
 import type { TransportConnection } from '../transports/types';
@@ -17,7 +18,7 @@ import { randomId } from '../util/ids';
 import { MAX_DELAY } from '../util/timers';
 import { RealtimeError, fromWire } from './errors';
 import { createHeartbeat } from './heartbeat';
-import { MAX_FRAME_BOUND, PING_BOUND, REFRESH_INTERVAL, RETRY_AFTER_BOUND, clamp } from './limits';
+import { BATCH_BOUND, MAX_FRAME_BOUND, PING_BOUND, REFRESH_INTERVAL, RETRY_AFTER_BOUND, clamp } from './limits';
 import { resolveOptions, type ClientOptions } from './options';
 import { createOutbox, type OutboxOp } from './outbox';
 import { createPresence, type OnlineCount } from './presence';
@@ -31,6 +32,11 @@ import {
   type SubscribedInfo,
   type Subscription,
 } from './subscriptions';
+
+/** Backoff of subscribe retries when reconnecting is off (otherwise the reconnect bounds). */
+const SUB_RETRY = { floor: 500, ceiling: 30_000 };
+/** `o` has `key` of its own (a topic may be named `__proto__`). */
+const own = (o: unknown, key: string): boolean => isObj(o) && Object.prototype.hasOwnProperty.call(o, key);
 
 /** Payload of the `connected` event. */
 export interface ConnectedInfo {
@@ -194,12 +200,38 @@ export function createClient(options: ClientOptions): RealtimeClient {
     report: (e) => fail('internal', 'storage failed', e),
   });
 
-  const sendSub = (topic: string) => {
-    const since = subs.positions.get(topic);
-    call({ t: 'sub', topic, since }, (r: SubscribeResult) => subs.recover(topic, r, since), (e) => {
+  /**
+   * A failed subscribe: a temporary failure (`rate_limited`, `timeout`, `internal`, `unavailable`)
+   * is retried on the same link after a jittered backoff, and never before the server's
+   * `retryAfter`; any other ends the subscription (`onError`, and `error`).
+   */
+  const subFailed = (topic: string, e: RealtimeError, tries: number) => {
+    if (!/^(rate_limited|timeout|internal|unavailable)$/.test(e.code)) {
       subs.refuse(topic, e);
-      report(e);
-    });
+      return report(e);
+    }
+    const l = link;
+    timers.setTimeout(
+      () => l == link && ready && subs.has(topic) && sendSub(topic, tries + 1),
+      Math.max(clamp(e.retryAfter, RETRY_AFTER_BOUND), backoffDelay(tries + 1, reconnect || SUB_RETRY, o.random)),
+    );
+  };
+  const sendSub = (topic: string, tries = 0) => {
+    const since = subs.positions.get(topic);
+    call({ t: 'sub', topic, since }, (r: SubscribeResult) => subs.recover(topic, r, since), (e) => subFailed(topic, e, tries));
+  };
+  /** Many topics in one `subs` frame (one frame of the server's rate limit), each answered on its own. */
+  const sendSubs = (topics: string[]) => {
+    const since = topics.map((topic) => subs.positions.get(topic));
+    call(
+      { t: 'subs', subs: topics.map((topic, i) => ({ topic, since: since[i] })) },
+      // A topic without a result (an error, or a reply missing it) is failed with its error or as `internal`.
+      (r: SubscribeManyResult) =>
+        topics.forEach((topic, i) =>
+          own(r.results, topic) ? subs.recover(topic, r.results[topic]!, since[i]) : subFailed(topic, fromWire((own(r.errors, topic) && r.errors[topic]) || { code: 'internal', message: '' }), 0),
+        ),
+      (e) => topics.forEach((topic) => subFailed(topic, e, 0)),
+    );
   };
 
   const presence = createPresence({
@@ -321,8 +353,12 @@ export function createClient(options: ClientOptions): RealtimeClient {
         fail('bad_frame', 'bad connect result', error);
       }
     }
-    // Owed to the new link, in this order: subscriptions, watches, then the outbox.
-    for (const topic of subs.topics()) sendSub(topic);
+    // Owed to the new link, in this order: subscriptions (in `subs` frames where the server takes
+    // them), watches, then the outbox.
+    const topics = [...subs.topics()];
+    const batch = topics.length > 1 ? clamp(r.batch, BATCH_BOUND) : 0;
+    if (batch) for (let i = 0; i < topics.length; i += batch) sendSubs(topics.slice(i, i + batch));
+    else topics.forEach((topic) => sendSub(topic));
     for (const topic of presence.topics()) sendWatch(topic);
     for (const op of outbox.unsent()) sendOp(op);
     ready = true;

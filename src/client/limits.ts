@@ -26,6 +26,9 @@ export const RETRY_AFTER_BOUND: Bound = [0, 600_000, 0];
  */
 export const REFRESH_INTERVAL = 5_000;
 
+/** Entries per `subs` frame the server may ask for (`connect` result `batch`); 0: one `sub` per topic. */
+export const BATCH_BOUND: Bound = [1, 10_000, 0];
+
 /** `v` clamped to `bound`; a negative value or a non-number (NaN included) gives the default. */
 export const clamp = (v: unknown, [min, max, def]: Bound): number =>
   typeof v == 'number' && v >= 0 ? Math.min(max, Math.max(min, v)) : def;

@@ -77,6 +77,8 @@ export interface Subscriptions {
   add(topic: string, fn: MessageHandler, opts?: SubscribeOptions): Subscription;
   /** Topics with at least one handler. */
   topics(): IterableIterator<string>;
+  /** Whether the app still holds a subscription to `topic`. */
+  has(topic: string): boolean;
   /**
    * Last position delivered per stream, to resume from: subscribed topics, personal streams, and
    * positions restored from storage (a topic's is dropped when its last handler leaves).
@@ -203,6 +205,7 @@ export function createSubscriptions(hooks: SubscriptionHooks): Subscriptions {
       };
     },
     topics: () => topics.keys(),
+    has: (topic: string) => topics.has(topic),
     positions,
     granted,
     personal() {

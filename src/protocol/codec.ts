@@ -97,6 +97,13 @@ const clientChecks: Checks = {
     must(f.device === undefined || isNonEmptyStr(f.device), 'device', NES) ??
     must(f.streams === undefined || (isObj(f.streams) && Object.values(f.streams).every(isPosition)), 'streams', 'a map of {epoch, offset}'),
   sub: (f) => idTopic(f) ?? must(f.since === undefined || isPosition(f.since), 'since', 'an {epoch, offset} position'),
+  subs: (f) =>
+    must(isInt(f.id), 'id', NNI) ??
+    must(
+      Array.isArray(f.subs) && f.subs.length > 0 && f.subs.every((s) => isObj(s) && isNonEmptyStr(s.topic) && (s.since === undefined || isPosition(s.since))),
+      'subs',
+      'a non-empty list of {topic, since?}',
+    ),
   unsub: idTopic,
   pub: (f) => idTopic(f) ?? must(isNonEmptyStr(f.key), 'key', NES),
   rpc: (f) => must(isInt(f.id), 'id', NNI) ?? must(isNonEmptyStr(f.method), 'method', NES),

@@ -58,6 +58,22 @@ export interface SubscribeFrame {
   /** Last position seen; the server replays what came after it. */
   since?: StreamPosition;
 }
+/**
+ * Many subscriptions in one frame (a resubscribe after a reconnect costs one frame of the rate
+ * limit). Only sent to a server whose `connect` result has `batch`, with at most that many entries.
+ */
+export interface SubscribeManyFrame {
+  t: 'subs';
+  id: number;
+  subs: Array<{ topic: string; since?: StreamPosition }>;
+}
+
+/** `result` of the reply to `subs`: per topic, its {@link SubscribeResult} or why it was refused. */
+export interface SubscribeManyResult {
+  results: Record<string, SubscribeResult>;
+  errors: Record<string, WireError>;
+}
+
 export interface UnsubscribeFrame {
   t: 'unsub';
   id: number;
@@ -102,6 +118,7 @@ export interface PongFrame {
 export type ClientFrame =
   | ConnectFrame
   | SubscribeFrame
+  | SubscribeManyFrame
   | UnsubscribeFrame
   | PublishFrame
   | RequestFrame
@@ -127,6 +144,8 @@ export interface ConnectResult {
   maxFrame: number;
   /** Recovery of the personal streams, keyed by stream, as in {@link SubscribeResult}. */
   streams: Record<string, SubscribeResult>;
+  /** The server takes `subs` frames with at most this many entries. Absent: one `sub` per topic. */
+  batch?: number;
 }
 
 /** `result` of the reply to `sub`, also used per personal stream in {@link ConnectResult}. */

@@ -17,6 +17,12 @@ export function inputProblem(frame: ClientFrame): string | undefined {
   switch (frame.t) {
     case 'connect':
       return long('app', frame.app) ?? long('device', frame.device) ?? deep(frame.streams, 'streams', 2);
+    case 'subs':
+      for (const s of frame.subs) {
+        const problem = long('topic', s.topic);
+        if (problem) return problem;
+      }
+      return undefined;
     case 'sub':
     case 'unsub':
     case 'watch':
