@@ -162,6 +162,15 @@ describe.each(kinds)('Broker contract: %s', (_name, make) => {
     expect((await b.history('a', 't')).offset).toBe(2);
   });
 
+  it('keeps each app\'s idempotency keys apart: another app\'s flood of keys never drops them', async () => {
+    const b = broker();
+    const first = await b.publish('a', ['t'], 'once', { key: 'keep', fingerprint: 'f' });
+    for (let i = 0; i < 10_050; i++) await b.publish('flood', ['t'], i, { key: `k${i}`, fingerprint: 'f' });
+    const again = await b.publish('a', ['t'], 'once', { key: 'keep', fingerprint: 'f' });
+    expect(again.id).toBe(first.id);
+    expect((await b.history('a', 't')).offset).toBe(1);
+  }, 60_000);
+
   it('stops delivering after unsubscribe (idempotent)', async () => {
     const b = broker();
     const r = recorder();

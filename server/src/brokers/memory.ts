@@ -29,6 +29,9 @@ interface AppState {
   generation: number;
 }
 
+/** Apps whose idempotency keys are remembered at once (the least recently keyed app is dropped). */
+const MAX_KEYED_APPS = 1000;
+
 export interface MemoryBrokerOptions {
   /** Per-stream limits, and `streams`: most streams holding history at once per app (default unbounded). */
   history: HistoryLimits & { streams?: number };
@@ -51,12 +54,15 @@ export class MemoryBroker implements Broker {
   private readonly epoch = newEpoch();
   private readonly now: () => number;
   private readonly sweepTimer: ReturnType<typeof setInterval>;
-  /** Keyed publishes (client `pub` keys, `/notify` Idempotency-Key): at most 10,000 remembered, oldest dropped first. */
-  private readonly keyed: IdempotencyCache<{ fingerprint?: string; outcome: PublishOutcome }>;
+  /**
+   * Keyed publishes (client `pub` keys, `/notify` Idempotency-Key), per app so one app's flood
+   * never drops another's keys: at most 10,000 per app, oldest first, for the 1,000 apps that
+   * published with a key most recently.
+   */
+  private readonly keyed = new Map<string, IdempotencyCache<{ fingerprint?: string; outcome: PublishOutcome }>>();
 
   constructor(private readonly options: MemoryBrokerOptions) {
     this.now = options.now ?? Date.now;
-    this.keyed = new IdempotencyCache(10_000, IDEMPOTENCY_TTL, this.now);
     this.sweepTimer = setInterval(() => this.sweep(), Math.min(options.history.ttl, 60_000));
     this.sweepTimer.unref?.();
   }
@@ -65,9 +71,19 @@ export class MemoryBroker implements Broker {
     const { key, fingerprint } = options;
     if (key === undefined) return this.append(app, streams, data, randomUUID());
     // The first attempt's promise is shared, so a repeat arriving while it runs waits for it.
-    const first = await this.keyed.run(`${app}\u0000${key}`, async () => ({ fingerprint, outcome: this.append(app, streams, data, messageIdFor(app, key)) }));
+    const first = await this.keyedOf(app).run(key, async () => ({ fingerprint, outcome: this.append(app, streams, data, messageIdFor(app, key)) }));
     if (first.fingerprint !== fingerprint) throw new IdempotencyConflictError();
     return first.outcome;
+  }
+
+  /** The app's idempotency cache, most recently used last (O(1) LRU over apps). */
+  private keyedOf(app: string): IdempotencyCache<{ fingerprint?: string; outcome: PublishOutcome }> {
+    let cache = this.keyed.get(app);
+    if (cache) this.keyed.delete(app);
+    else cache = new IdempotencyCache(10_000, IDEMPOTENCY_TTL, this.now);
+    this.keyed.set(app, cache);
+    if (this.keyed.size > MAX_KEYED_APPS) this.keyed.delete(this.keyed.keys().next().value!);
+    return cache;
   }
 
   private append(app: string, streams: string[], data: unknown, id: string): PublishOutcome {
