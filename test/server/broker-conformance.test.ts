@@ -3,6 +3,7 @@ import { MemoryBroker } from '../../server/src/brokers/memory';
 import { RedisBroker } from '../../server/src/brokers/redis';
 import type { Broker, Delivery, StreamOffset, Subscriber } from '../../server/src/brokers/types';
 import type { HistoryLimits } from '../../server/src/history';
+import { startProxy } from '../support/proxy';
 import { startRedis, type TestRedis } from '../support/redis';
 
 /** A subscriber that records what it receives. */
@@ -267,6 +268,30 @@ describe('RedisBroker across nodes', () => {
     cmd.publish = publish;
     await eventually(() => expect(onB.got.map((g) => g.data)).toEqual(['lost on the wire']), 3000);
     expect(b.stats.gapsFilled).toBe(1);
+  });
+
+  it('reconnects a pub/sub connection that stays up but receives nothing (probe), and reads back what it missed', async () => {
+    // b's pub/sub connection goes through a proxy that is then blackholed: the TCP connection
+    // stays open, nothing arrives (what a stale link after a failover looks like).
+    const proxy = await startProxy(redis.port);
+    const a = node('x8');
+    const b = new RedisBroker({ url: redis.url, subscriberUrl: `redis://127.0.0.1:${proxy.port}`, prefix: 'x8', history: LIMITS, probeInterval: 300 });
+    brokers.push(b);
+    try {
+      const onB = recorder();
+      await b.subscribe('app', 'room', onB);
+      await b.history('app', 'room');
+      await a.publish('app', ['room'], 'before');
+      await eventually(() => expect(onB.got).toHaveLength(1));
+      proxy.blackhole();
+      for (let i = 1; i <= 3; i++) await a.publish('app', ['room'], `stale ${i}`);
+      await new Promise((r) => setTimeout(r, 400));
+      proxy.pass();
+      await eventually(() => expect(onB.got.map((g) => g.data)).toEqual(['before', 'stale 1', 'stale 2', 'stale 3']), 5000);
+      expect(b.stats.probeFailures).toBeGreaterThanOrEqual(1);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('fills from history what it missed while its pub/sub connection was down', async () => {

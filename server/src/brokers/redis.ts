@@ -26,6 +26,18 @@ export interface RedisBrokerOptions {
   /** History per stream; the server passes its own `history` option when it creates the broker. */
   history: HistoryLimits;
   /**
+   * URL of the pub/sub connection, when it must differ from `url` (a separate endpoint or proxy).
+   * Default `url`.
+   */
+  subscriberUrl?: string;
+  /**
+   * A pub/sub connection quiet this long (ms) is probed: the node publishes to its own channel
+   * and, if that does not come back within the same time, reconnects it (and reads what it
+   * missed from history). Catches a connection that stays up but stopped receiving, as after a
+   * failover. Default `30000`.
+   */
+  probeInterval?: number;
+  /**
    * How often streams that saw no message are compared with their top offset in Redis, in ms
    * (default `40000`): catches a lost pub/sub message that no later message would reveal.
    */
@@ -62,6 +74,8 @@ export interface RedisBrokerStats {
   lagCount: number;
   /** Messages dropped because an app's fan-out queue was full while history was being read. */
   queueOverflows: number;
+  /** Pub/sub connections reconnected because a probe did not come back. */
+  probeFailures: number;
 }
 
 export const newRedisBrokerStats = (): RedisBrokerStats => ({
@@ -73,6 +87,7 @@ export const newRedisBrokerStats = (): RedisBrokerStats => ({
   lagMsSum: 0,
   lagCount: 0,
   queueOverflows: 0,
+  probeFailures: 0,
 });
 
 // One stream's append, atomic: the epoch is created if missing, the offset incremented, the entry
@@ -227,6 +242,13 @@ export class RedisBroker implements Broker {
   private subscriberConnects = 0;
   private closed = false;
   private readonly positionCheck: number;
+  private readonly probeChannel: string;
+  private readonly probeInterval: number;
+  private readonly probeTimer: ReturnType<typeof setInterval>;
+  /** When the pub/sub connection last received anything (ms). */
+  private subscriberHeard = Date.now();
+  /** When the pending probe was sent (0: none pending). */
+  private probeSent = 0;
   private readonly checkTimer: ReturnType<typeof setInterval>;
   readonly stats: RedisBrokerStats;
   /** Online counts across nodes. */
@@ -239,16 +261,19 @@ export class RedisBroker implements Broker {
     if (options.prefix !== undefined && (typeof options.prefix !== 'string' || !/^[\w.-]{1,64}$/.test(options.prefix))) {
       throw bad('prefix', '1 to 64 letters, digits, "_", "." or "-"');
     }
-    for (const name of ['presenceTtl', 'metaTtl', 'positionCheck'] as const) {
+    if (options.subscriberUrl !== undefined && (typeof options.subscriberUrl !== 'string' || !/^rediss?:\/\/./.test(options.subscriberUrl))) {
+      throw bad('subscriberUrl', 'a redis:// or rediss:// URL');
+    }
+    for (const name of ['presenceTtl', 'metaTtl', 'positionCheck', 'probeInterval'] as const) {
       const v = options[name];
-      const min = name === 'positionCheck' ? 100 : 1000;
+      const min = name === 'positionCheck' || name === 'probeInterval' ? 100 : 1000;
       if (v !== undefined && !(Number.isSafeInteger(v) && v >= min)) throw bad(name, `an integer number of ms, at least ${min}`);
     }
     // No offline queue: while Redis is unreachable a call fails at once (503 / retryable error)
     // instead of waiting unboundedly in memory.
     const base: RedisOptions = { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true, ...options.redis };
     this.cmd = new Redis(url, base) as Client;
-    this.sub = new Redis(url, { ...base, enableOfflineQueue: true });
+    this.sub = new Redis(options.subscriberUrl ?? url, { ...base, enableOfflineQueue: true });
     this.prefix = options.prefix ?? 'rt';
     this.metaTtl = options.metaTtl ?? 30 * 24 * 3600_000;
     this.stats = options.stats ?? newRedisBrokerStats();
@@ -275,12 +300,17 @@ export class RedisBroker implements Broker {
       if (this.subscriberConnects++ > 0) for (const [app, feed] of this.apps) this.resync(app, feed);
     });
     this.sub.on('message', (channel: string, raw: string) => this.onMessage(channel, raw));
+    const nodeId = randomUUID();
+    this.probeChannel = `${this.prefix}:{node}:${nodeId}`;
+    this.probeInterval = options.probeInterval ?? 30_000;
+    this.probeTimer = setInterval(() => this.probe(), Math.max(50, this.probeInterval / 2));
+    this.probeTimer.unref?.();
     const tag = (app: string, topic: string) => `${this.prefix}:{${escapeApp(app)}:${escapeStream(topic)}}`;
     this.positionCheck = options.positionCheck ?? 40_000;
     this.checkTimer = setInterval(() => this.checkIdle(), this.positionCheck);
     this.checkTimer.unref?.();
-    this.presence = new RedisPresence(this.cmd, tag, randomUUID(), options.presenceTtl ?? 30_000, report);
-    this.ready = Promise.all([this.cmd.connect(), this.sub.connect()]).then(() => this.readGeneration());
+    this.presence = new RedisPresence(this.cmd, tag, nodeId, options.presenceTtl ?? 30_000, report);
+    this.ready = Promise.all([this.cmd.connect(), this.sub.connect().then(() => this.sub.subscribe(this.probeChannel))]).then(() => this.readGeneration());
     // The first connection may fail (Redis not up yet): calls then fail as unavailable, and ioredis
     // keeps reconnecting in the background.
     this.ready.catch(report);
@@ -464,6 +494,7 @@ export class RedisBroker implements Broker {
       sdk_realtime_redis_gaps_filled_total: s.gapsFilled,
       sdk_realtime_redis_gaps_unfilled_total: s.gapsUnfilled,
       sdk_realtime_redis_queue_overflows_total: s.queueOverflows,
+      sdk_realtime_redis_probe_failures_total: s.probeFailures,
       sdk_realtime_redis_publish_seconds_sum: s.publishMsSum / 1000,
       sdk_realtime_redis_publish_seconds_count: s.publishCount,
       sdk_realtime_redis_pubsub_lag_seconds_sum: s.lagMsSum / 1000,
@@ -475,6 +506,7 @@ export class RedisBroker implements Broker {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.checkTimer);
+    clearInterval(this.probeTimer);
     await this.presence.close();
     this.apps.clear();
     this.channelApps.clear();
@@ -502,7 +534,29 @@ export class RedisBroker implements Broker {
     if (feed?.streams.has(stream) && !feed.tracked.has(stream)) feed.tracked.set(stream, { epoch, offset: top });
   }
 
+  /** Probe a quiet pub/sub connection; reconnect it when the probe does not come back. */
+  private probe(): void {
+    if (this.closed || this.sub.status !== 'ready') return;
+    const now = Date.now();
+    if (this.probeSent) {
+      if (now - this.probeSent < this.probeInterval) return;
+      this.probeSent = 0;
+      this.stats.probeFailures++;
+      this.options.onError?.(new Error('redis pub/sub connection receives nothing: reconnecting it'));
+      this.sub.disconnect(true);
+      return;
+    }
+    if (now - this.subscriberHeard < this.probeInterval) return;
+    this.probeSent = now;
+    this.cmd.publish(this.probeChannel, '1').catch(() => (this.probeSent = 0));
+  }
+
   private onMessage(channel: string, raw: string): void {
+    this.subscriberHeard = Date.now();
+    if (channel === this.probeChannel) {
+      this.probeSent = 0;
+      return;
+    }
     const app = this.channelApps.get(channel);
     const feed = app === undefined ? undefined : this.apps.get(app);
     if (!feed) return;
