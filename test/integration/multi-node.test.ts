@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { redisBroker } from '../../server/src/index';
 import { cleanup, client, notify, onCleanup, signToken, startServer, waitFor, waitForState } from '../support/harness';
 import { startBalancer, startNode, type ServerNode } from '../support/nodes';
+import { startProxy } from '../support/proxy';
 import { startRedis, type TestRedis } from '../support/redis';
 
 // Several real server processes (the built CLI with --redis) on one real redis-server, behind a
@@ -165,4 +166,50 @@ describe('several server processes on Redis act as one', () => {
     expect(status).toBe(200);
     expect(await (await fetch(`${node.httpUrl}/healthz`)).json()).toMatchObject({ status: 'ok' });
   });
+});
+
+describe('when Redis restarts without persistence under traffic', () => {
+  it('answers 503 while it is down, then works; connected clients keep receiving; a recovering client is told recovered: false', async () => {
+    const own = await startRedis();
+    onCleanup(() => own.stop());
+    const [a, b] = await Promise.all([startNode(own.url), startNode(own.url)]);
+    onCleanup(() => a.kill());
+    onCleanup(() => b.kill());
+    const stay = client({ url: a.url, app: 'shop', token: await signToken('stay') });
+    const stayed: number[] = [];
+    stay.subscribe('feed', (m) => stayed.push((m.data as { n: number }).n));
+    const proxy = await startProxy(b.port);
+    onCleanup(() => proxy.close());
+    const back = client({ url: proxy.url(), app: 'shop', token: await signToken('back') });
+    const recoveries: boolean[] = [];
+    const backGot: number[] = [];
+    back.subscribe('feed', (m) => backGot.push((m.data as { n: number }).n), { onSubscribed: (r) => recoveries.push(r.recovered) });
+    stay.connect();
+    back.connect();
+    await waitFor(() => recoveries.length === 1 && stay.state === 'connected', 'both subscribed');
+    expect((await notify(b, { appId: 'shop', eventTopics: ['feed'], data: { n: 1 } })).status).toBe(200);
+    await waitFor(() => stayed.length === 1 && backGot.length === 1, 'the first message');
+
+    await own.kill();
+    proxy.refuse();
+    proxy.drop(); // `back` is away while Redis restarts
+    expect((await notify(b, { appId: 'shop', eventTopics: ['feed'], data: { n: 2 } })).status).toBe(503);
+    await own.start();
+    let status = 0;
+    for (let i = 0; i < 100 && status !== 200; i++) {
+      status = (await notify(b, { appId: 'shop', eventTopics: ['feed'], data: { n: 2 } })).status;
+      if (status !== 200) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(status).toBe(200);
+    proxy.accept();
+    await waitFor(() => recoveries.length === 2, 'back resubscribed', 10_000);
+    // Redis lost everything: the old position is from another epoch. Nothing replayed, a gap told.
+    expect(recoveries).toEqual([true, false]);
+    // The connection that stayed up is still subscribed on its node: live messages keep coming.
+    for (let i = 0; i < 50 && !stayed.includes(3); i++) {
+      await notify(a, { appId: 'shop', eventTopics: ['feed'], data: { n: 3 } });
+      await waitFor(() => stayed.includes(3), 'live after the restart', 200).catch(() => undefined);
+    }
+    expect(stayed.at(-1)).toBe(3);
+  }, 40_000);
 });
