@@ -104,7 +104,7 @@ describe('several server processes on Redis act as one', () => {
 
   it('counts a user on two nodes once, drops a SIGKILLed node\'s connection within --presence-ttl, a stopped node\'s at once', async () => {
     // Its own app: nodes of the other tests (killed, default TTL) left members in theirs.
-    const [a, b, c] = await nodes(3, ['--presence-ttl', '2000']);
+    const [a, b, c] = await nodes(3, ['--presence-ttl', '4000']);
     const onA = client({ url: a!.url, app: 'counts', token: await signToken('u'), reconnect: false });
     const onB = client({ url: b!.url, app: 'counts', token: await signToken('u'), reconnect: false });
     const watcher = client({ url: c!.url, app: 'counts', token: await signToken('w') });
@@ -121,14 +121,16 @@ describe('several server processes on Redis act as one', () => {
 
     await a!.kill();
     const killed = Date.now();
-    await waitFor(() => last()?.connections === 1, 'the crashed node\'s connection gone: ' + JSON.stringify(counts), 5000);
-    expect(Date.now() - killed).toBeLessThan(2000 + 1500);
+    await waitFor(() => last()?.connections === 1, 'the crashed node\'s connection gone: ' + JSON.stringify(counts), 10_000);
+    // Within the TTL, plus one re-count (presenceInterval, 1 s) and slack for a loaded machine.
+    expect(Date.now() - killed).toBeLessThan(4000 + 1000 + 2000);
     expect(last()).toEqual({ users: 1, connections: 1 });
 
     await b!.stop();
     const stopped = Date.now();
     await waitFor(() => last()?.connections === 0, 'the stopped node\'s connection gone', 5000);
-    expect(Date.now() - stopped).toBeLessThan(1500);
+    // At once (one re-count), not after the 4 s TTL.
+    expect(Date.now() - stopped).toBeLessThan(2500);
     expect(last()).toEqual({ users: 0, connections: 0 });
   });
 
