@@ -24,6 +24,7 @@
 // shell: `ulimit -n 20000`; this machine's soft and hard limits are 20000).
 import { execSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { startRedisServer } from '../scripts/local-cluster.mjs';
 import { exited, hardTimeout, machine, num, percentile, run, sleep, startReferenceServer } from './lib.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -184,37 +185,18 @@ async function one(kind) {
   };
 }
 
-/** A throwaway redis-server on a free loopback port (no persistence), stopped when the run ends. */
-async function startRedis() {
-  const { spawn } = await import('node:child_process');
-  const net = await import('node:net');
-  const port = await new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
-    });
-  });
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise((resolve, reject) => {
-    let out = '';
-    child.on('error', reject);
-    child.stdout.on('data', (d) => (out += d) && out.includes('Ready to accept connections') && resolve());
-  });
-  return { url: `redis://127.0.0.1:${port}`, stop: () => child.kill('SIGKILL') };
-}
-
 async function main() {
   checkFdLimit();
   const results = [];
   let redis;
   if (KINDS.some((k) => k.endsWith('+redis')) && !process.env.BENCH_REDIS_URL) {
-    redis = await startRedis();
+    redis = await startRedisServer();
     process.env.BENCH_REDIS_URL = redis.url;
   }
   try {
     for (const kind of KINDS) results.push(await one(kind));
   } finally {
-    redis?.stop();
+    await redis?.kill();
   }
   const spread = NODES > 1 ? `; \`+redis\` kinds on ${NODES} server processes, broadcasts sent on the first` : '';
   console.log(`\n## Server fan-out\n\n${CONNS} connections from ${PROCS} client processes, one topic/room; one broadcast, then ${BURST} back to back${spread}; ${machine()}\n`);

@@ -8,9 +8,8 @@
 //   node bench/storm.mjs     env: CLIENTS=2000 PROCS=2 NODES=3 TOPICS=3 RATE=100
 //
 // Loopback only; starts its own redis-server (or BENCH_REDIS_URL); every process exits by itself.
-import { spawn } from 'node:child_process';
-import net from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { startBalancer, startRedisServer } from '../scripts/local-cluster.mjs';
 import { exited, hardTimeout, machine, num, percentile, run, sleep } from './lib.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -112,55 +111,15 @@ async function clients(url, count, offset) {
 }
 
 // ------------------------------------------------------------------------------------ orchestrator
-function balancer(ports) {
-  let next = 0;
-  return net.createServer((client) => {
-    client.pause();
-    const attempt = (tries) => {
-      if (tries >= ports.length) return client.destroy();
-      const port = ports[next++ % ports.length];
-      const upstream = net.connect(port, '127.0.0.1');
-      let connected = false;
-      upstream.once('connect', () => {
-        connected = true;
-        client.pipe(upstream).pipe(client);
-        client.resume();
-      });
-      upstream.on('error', () => (connected ? client.destroy() : attempt(tries + 1)));
-      client.on('error', () => upstream.destroy());
-      upstream.on('close', () => client.destroy());
-      client.on('close', () => upstream.destroy());
-    };
-    attempt(0);
-  });
-}
-
-async function startRedis() {
-  const port = await new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
-    });
-  });
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise((resolve, reject) => {
-    let out = '';
-    child.on('error', reject);
-    child.stdout.on('data', (d) => (out += d) && out.includes('Ready to accept connections') && resolve());
-  });
-  return { url: `redis://127.0.0.1:${port}`, stop: () => child.kill('SIGKILL') };
-}
-
 async function main() {
   hardTimeout(180_000, 'storm');
-  const redis = process.env.BENCH_REDIS_URL ? { url: process.env.BENCH_REDIS_URL, stop() {} } : await startRedis();
+  const redis = process.env.BENCH_REDIS_URL ? { url: process.env.BENCH_REDIS_URL, kill: async () => {} } : await startRedisServer();
   try {
     const nodes = Array.from({ length: NODES }, () => run(SELF, ['node', redis.url], { stdin: 'pipe', timeoutMs: 175_000 }));
     const ports = await Promise.all(nodes.map(async (n) => Number((await n.lines.next('PORT')).split(' ')[1])));
     const live = [...ports];
-    const lb = balancer(live);
-    await new Promise((r) => lb.listen(0, '127.0.0.1', r));
-    const url = `ws://127.0.0.1:${lb.address().port}/ws`;
+    const lb = await startBalancer(() => live);
+    const url = lb.url;
     const per = Math.ceil(CLIENTS / PROCS);
     const procs = Array.from({ length: PROCS }, (_, i) =>
       run(SELF, ['clients', url, String(Math.min(per, CLIENTS - i * per)), String(i * per)], { stdin: 'pipe', timeoutMs: 170_000 }),
@@ -183,7 +142,7 @@ async function main() {
     for (const n of nodes.slice(1)) n.stdin.write('EXIT\n');
     const sent = JSON.parse((await publisher.lines.next('SENT')).slice(5));
     await Promise.all([...procs, ...nodes.slice(1)].map(exited));
-    lb.close();
+    await lb.close();
     // Every client: each of its topics exactly 1..(that topic's count), in order.
     let lost = 0;
     let dupes = 0;
@@ -205,7 +164,7 @@ async function main() {
       `| ${(connectMs / 1000).toFixed(1)} | ${moved}/${CLIENTS} | ${percentile(recover, 50)} | ${percentile(recover, 99)} | ${recover[recover.length - 1]} | ${notRecovered} | ${lost} | ${dupes} |`,
     );
   } finally {
-    redis.stop();
+    await redis.kill();
   }
 }
 

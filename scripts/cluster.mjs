@@ -8,24 +8,13 @@
 // Loopback only. Ctrl-C stops everything. Needs `redis-server` on PATH (apt-get install redis-server)
 // and a build (`npm run build`; `npm run start:cluster` builds first).
 import { spawn } from 'node:child_process';
-import net from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { startBalancer, startRedisServer } from './local-cluster.mjs';
 
 const CLI = fileURLToPath(new URL('../server/dist/cli.js', import.meta.url));
 const PORTS = [8081, 8082];
 const FRONT = 8080;
 const children = [];
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function start(cmd, args, name) {
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -51,39 +40,17 @@ function stop(code = 0) {
   setTimeout(() => process.exit(code), 500).unref();
 }
 
-/** Each new connection goes to the next live node in turn. */
-function balancer(ports) {
-  let next = 0;
-  return net.createServer((client) => {
-    client.pause();
-    const attempt = (tries) => {
-      if (tries >= ports.length) return client.destroy();
-      const port = ports[next++ % ports.length];
-      const upstream = net.connect(port, '127.0.0.1');
-      let connected = false;
-      upstream.once('connect', () => {
-        connected = true;
-        client.pipe(upstream).pipe(client);
-        client.resume();
-      });
-      upstream.on('error', () => (connected ? client.destroy() : attempt(tries + 1)));
-      client.on('error', () => upstream.destroy());
-      upstream.on('close', () => client.destroy());
-      client.on('close', () => upstream.destroy());
-    };
-    attempt(0);
-  });
-}
-
 process.on('SIGINT', () => stop());
 process.on('SIGTERM', () => stop());
 
 let redisUrl = process.env.SDK_REALTIME_REDIS_URL;
 if (!redisUrl) {
-  const port = await freePort();
-  const redis = start('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], 'redis');
-  await waitFor(redis, 'Ready to accept connections');
-  redisUrl = `redis://127.0.0.1:${port}`;
+  const redis = await startRedisServer().catch((e) => {
+    console.error(e.message);
+    process.exit(1);
+  });
+  children.push(redis.process);
+  redisUrl = redis.url;
 }
 // One secret and one API key for every node: a token from one is valid on the other.
 const secret = process.env.SDK_REALTIME_JWT_SECRET ?? 'local-cluster-secret-0123456789abcdef';
@@ -93,7 +60,7 @@ const nodes = PORTS.map((port, i) => {
   return { port, child };
 });
 await Promise.all(nodes.map((n) => waitFor(n.child, 'listening')));
-await new Promise((resolve) => balancer(PORTS).listen(FRONT, '127.0.0.1', resolve));
+await startBalancer(() => PORTS, FRONT);
 console.log(`
 Two nodes on ${redisUrl}:
   node 1: http://127.0.0.1:${PORTS[0]}  (pid ${nodes[0].child.pid})

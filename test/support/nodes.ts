@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { API_KEY, JWT_SECRET } from './harness';
 
@@ -52,46 +51,5 @@ export async function startNode(redisUrl: string, extraArgs: string[] = []): Pro
   };
 }
 
-/**
- * A TCP load balancer on 127.0.0.1: each new connection goes to the next backend in turn, skipping
- * ones that refuse it. No stickiness, as the design requires of a cluster.
- */
-export async function startBalancer(backends: () => number[]): Promise<{ port: number; url: string; close(): Promise<void> }> {
-  let next = 0;
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    sockets.add(client);
-    client.on('close', () => sockets.delete(client));
-    client.pause();
-    const ports = backends();
-    const attempt = (tries: number) => {
-      if (tries >= ports.length) return client.destroy();
-      const port = ports[next++ % ports.length]!;
-      const upstream = net.connect(port, '127.0.0.1');
-      let connected = false;
-      upstream.once('connect', () => {
-        connected = true;
-        sockets.add(upstream);
-        upstream.on('close', () => sockets.delete(upstream));
-        client.pipe(upstream).pipe(client);
-        client.resume();
-        client.on('error', () => upstream.destroy());
-        upstream.on('close', () => client.destroy());
-        client.on('close', () => upstream.destroy());
-      });
-      upstream.on('error', () => (connected ? client.destroy() : attempt(tries + 1)));
-    };
-    attempt(0);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  return {
-    port,
-    url: `ws://127.0.0.1:${port}/ws`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
-}
+/** A round-robin TCP balancer in front of the nodes (see scripts/local-cluster.mjs). */
+export { startBalancer } from '../../scripts/local-cluster.mjs';
