@@ -99,11 +99,12 @@ describe('bad frames and limits', () => {
 });
 
 describe('token expiry', () => {
+  // `exp` is whole seconds from now, rounded down: 1 could expire within a millisecond of signing.
   it('sends expired, accepts refresh and keeps the subscription', async () => {
     const server = await startServer({ tokenGrace: 500 });
-    const { raw } = await Raw.connected(server, 'u1', { token: await sign('u1', { exp: 1 }) });
+    const { raw } = await Raw.connected(server, 'u1', { token: await sign('u1', { exp: 2 }) });
     await raw.request({ t: 'sub', topic: 'live' });
-    const expired = await raw.next((f) => f.t === 'expired', 2500);
+    const expired = await raw.next((f) => f.t === 'expired', 3500);
     expect(expired.grace).toBe(500);
     expect((await raw.request({ t: 'refresh', token: await sign('u2') })).error.code).toBe('unauthorized');
     expect((await raw.request({ t: 'refresh', token: await sign('u1') })).result).toEqual({});
@@ -116,8 +117,8 @@ describe('token expiry', () => {
 
   it('closes with 4001 when no refresh comes within the grace', async () => {
     const server = await startServer({ tokenGrace: 100 });
-    const { raw } = await Raw.connected(server, 'u1', { token: await sign('u1', { exp: 1 }) });
-    await raw.next((f) => f.t === 'expired', 2500);
+    const { raw } = await Raw.connected(server, 'u1', { token: await sign('u1', { exp: 2 }) });
+    await raw.next((f) => f.t === 'expired', 3500);
     expect((await raw.closed).code).toBe(4001);
     expect(raw.of('close')[0]).toMatchObject({ code: 4001, reconnect: true });
   });
