@@ -1,21 +1,15 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { Publication } from '../../src/protocol/frames';
 import { API_KEY, cleanup, client, onCleanup, signToken, sleep, waitFor } from '../support/harness';
 import { startBalancer, startNode, type ServerNode } from '../support/nodes';
-import { startRedis, type TestRedis } from '../support/redis';
+import { redisForFile } from '../support/redis';
 import { checkStream, prng, range, seedFrom } from './workload';
 
 // Three real server processes on one real redis-server behind a round-robin balancer; a
 // publisher at ~200 msg/s over 20 topics and personal streams; the node most clients are on is
 // SIGKILLed mid-stream. Every client must get every message of its streams once, in order, and
 // recover every time.
-let redis: TestRedis;
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await redis?.stop();
-});
+const redis = redisForFile();
 afterEach(cleanup);
 
 const TOPICS = 20;
@@ -24,7 +18,7 @@ const CLIENTS = 12;
 describe('chaos: a node of a cluster on Redis is killed under traffic', () => {
   it('every client gets every message of its topics and its personal stream once, in order, recovered', async () => {
     const rnd = prng(seedFrom(21));
-    const nodes: ServerNode[] = await Promise.all([0, 1, 2].map(() => startNode(redis.url)));
+    const nodes: ServerNode[] = await Promise.all([0, 1, 2].map(() => startNode(redis().url)));
     for (const n of nodes) onCleanup(() => n.kill());
     const live = [...nodes];
     const lb = await startBalancer(() => live.map((n) => n.port));

@@ -1,23 +1,17 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { redisBroker } from '../../server/src/index';
 import { cleanup, client, notify, onCleanup, signToken, startServer, waitFor, waitForState } from '../support/harness';
 import { startBalancer, startNode, type ServerNode } from '../support/nodes';
 import { startProxy } from '../support/proxy';
-import { startRedis, type TestRedis } from '../support/redis';
+import { redisForFile, startRedis } from '../support/redis';
 
 // Several real server processes (the built CLI with --redis) on one real redis-server, behind a
 // round-robin TCP balancer, driven by the real client.
-let redis: TestRedis;
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await redis?.stop();
-});
+const redis = redisForFile();
 afterEach(cleanup);
 
 async function nodes(n: number, args: string[] = []): Promise<ServerNode[]> {
-  const started = await Promise.all(Array.from({ length: n }, () => startNode(redis.url, args)));
+  const started = await Promise.all(Array.from({ length: n }, () => startNode(redis().url, args)));
   for (const node of started) onCleanup(() => node.kill());
   return started;
 }
@@ -135,7 +129,7 @@ describe('several server processes on Redis act as one', () => {
   });
 
   it('holds the /notify rate limit per app across nodes', async () => {
-    const [a, b] = await Promise.all([0, 1].map(() => startServer({ broker: redisBroker({ url: redis.url }), notifyRateLimit: { requests: 2, per: 60_000 } })));
+    const [a, b] = await Promise.all([0, 1].map(() => startServer({ broker: redisBroker({ url: redis().url }), notifyRateLimit: { requests: 2, per: 60_000 } })));
     expect((await notify(a!, { appId: 'limited', eventTopics: ['t'], data: 1 })).status).toBe(200);
     expect((await notify(b!, { appId: 'limited', eventTopics: ['t'], data: 2 })).status).toBe(200);
     const third = await notify(a!, { appId: 'limited', eventTopics: ['t'], data: 3 });

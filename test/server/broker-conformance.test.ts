@@ -1,10 +1,10 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryBroker } from '../../server/src/brokers/memory';
 import { RedisBroker } from '../../server/src/brokers/redis';
 import type { Broker, Delivery, StreamOffset, Subscriber } from '../../server/src/brokers/types';
 import type { HistoryLimits } from '../../server/src/history';
 import { startProxy } from '../support/proxy';
-import { startRedis, type TestRedis } from '../support/redis';
+import { redisForFile, startRedis } from '../support/redis';
 
 /** A subscriber that records what it receives. */
 function recorder(): Subscriber & { got: Array<{ id: string; data: unknown; matched: StreamOffset[] }> } {
@@ -28,13 +28,7 @@ async function eventually(check: () => void, ms = 3000): Promise<void> {
 
 const LIMITS: HistoryLimits = { size: 100, ttl: 60_000 };
 
-let redis: TestRedis;
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await redis?.stop();
-});
+const redis = redisForFile();
 
 const brokers: Broker[] = [];
 afterEach(async () => {
@@ -45,7 +39,7 @@ let prefixes = 0;
 const kinds: Array<[string, (limits?: Partial<HistoryLimits>) => Broker]> = [
   ['MemoryBroker', (limits) => new MemoryBroker({ history: { ...LIMITS, streams: 1000, ...limits } })],
   // Each test gets its own key prefix: one Redis, no state shared between tests.
-  ['RedisBroker', (limits) => new RedisBroker({ url: redis.url, prefix: `t${++prefixes}`, history: { ...LIMITS, ...limits } })],
+  ['RedisBroker', (limits) => new RedisBroker({ url: redis().url, prefix: `t${++prefixes}`, history: { ...LIMITS, ...limits } })],
 ];
 
 describe.each(kinds)('Broker contract: %s', (_name, make) => {
@@ -191,7 +185,7 @@ describe.each(kinds)('Broker contract: %s', (_name, make) => {
 
 describe('RedisBroker across nodes', () => {
   const node = (prefix: string, limits?: Partial<HistoryLimits>) => {
-    const b = new RedisBroker({ url: redis.url, prefix, history: { ...LIMITS, ...limits } });
+    const b = new RedisBroker({ url: redis().url, prefix, history: { ...LIMITS, ...limits } });
     brokers.push(b);
     return b;
   };
@@ -255,7 +249,7 @@ describe('RedisBroker across nodes', () => {
 
   it('reads back a lost pub/sub message that no later message reveals, at the next position check', async () => {
     const a = node('x7');
-    const b = new RedisBroker({ url: redis.url, prefix: 'x7', history: LIMITS, positionCheck: 200 });
+    const b = new RedisBroker({ url: redis().url, prefix: 'x7', history: LIMITS, positionCheck: 200 });
     brokers.push(b);
     const onB = recorder();
     await b.subscribe('app', 'room', onB);
@@ -274,9 +268,9 @@ describe('RedisBroker across nodes', () => {
     // b's pub/sub connection goes through a proxy that then stops passing what Redis sends on it:
     // the TCP connection stays open, nothing arrives (what a stale link after a failover looks
     // like); a new connection through the proxy works.
-    const proxy = await startProxy(redis.port);
+    const proxy = await startProxy(redis().port);
     const a = node('x8');
-    const b = new RedisBroker({ url: redis.url, subscriberUrl: `redis://127.0.0.1:${proxy.port}`, prefix: 'x8', history: LIMITS, probeInterval: 300 });
+    const b = new RedisBroker({ url: redis().url, subscriberUrl: `redis://127.0.0.1:${proxy.port}`, prefix: 'x8', history: LIMITS, probeInterval: 300 });
     brokers.push(b);
     try {
       const onB = recorder();
@@ -303,7 +297,7 @@ describe('RedisBroker across nodes', () => {
     await eventually(() => expect(onB.got).toHaveLength(1));
     // Cut every pub/sub connection (b's subscriber); publish while it reconnects.
     const { Redis } = await import('ioredis');
-    const admin = new Redis(redis.url);
+    const admin = new Redis(redis().url);
     try {
       await admin.client('KILL', 'TYPE', 'pubsub');
       for (let i = 1; i <= 5; i++) await a.publish('app', ['room'], `during ${i}`);
@@ -355,7 +349,7 @@ describe('redisBroker options', () => {
   it('refuses bad options with a TypeError naming the option', () => {
     const history = LIMITS;
     expect(() => new RedisBroker({ url: 'http://x', history })).toThrow(/option "url"/);
-    expect(() => new RedisBroker({ url: redis.url, prefix: 'a{b}', history })).toThrow(/option "prefix"/);
-    expect(() => new RedisBroker({ url: redis.url, presenceTtl: 10, history })).toThrow(/option "presenceTtl"/);
+    expect(() => new RedisBroker({ url: redis().url, prefix: 'a{b}', history })).toThrow(/option "prefix"/);
+    expect(() => new RedisBroker({ url: redis().url, presenceTtl: 10, history })).toThrow(/option "presenceTtl"/);
   });
 });

@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from 'vitest';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,5 +44,20 @@ export async function startRedis(options: { persist?: boolean } = {}): Promise<T
       await kill();
       await rm(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/** One `redis-server` for the whole test file: started before its tests, stopped after them. */
+export function redisForFile(): () => TestRedis {
+  let redis: TestRedis | undefined;
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+  return () => {
+    if (!redis) throw new Error('redis-server is not started (redisForFile() runs in beforeAll)');
+    return redis;
   };
 }
