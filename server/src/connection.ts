@@ -338,16 +338,24 @@ export class Connection implements Subscriber, CountWatcher {
     return this.streams!.attach(streams, since, (s) => this.topics.has(s) || this.personal.has(s), () => this.state === 'open', done);
   }
 
+  /**
+   * Why `topic` may not be subscribed (a wire error), or `undefined`: a topic this connection does
+   * not hold yet must pass `canSubscribe` and fit in `maxSubscriptions` with `adding` more about
+   * to be added. Shared by `sub` and `subs`; a throwing hook propagates.
+   */
+  private async refusal(topic: string, ctx: ConnectionContext, adding = 0): Promise<WireError | undefined> {
+    if (this.personal.has(topic) || this.topics.has(topic)) return undefined;
+    const { options } = this.core;
+    if (!(await options.canSubscribe(ctx, topic))) return err(ErrorCode.Forbidden, `not allowed to subscribe to ${topic}`);
+    if (this.topics.size + adding >= options.maxSubscriptions) return err(ErrorCode.TooManySubscriptions, `at most ${options.maxSubscriptions} subscriptions`);
+    return undefined;
+  }
+
   private async subscribe(frame: SubscribeFrame, ctx: ConnectionContext): Promise<void> {
     const { topic } = frame;
-    const { options, presence } = this.core;
-    const known = this.personal.has(topic) || this.topics.has(topic);
-    if (!known) {
-      if (!(await options.canSubscribe(ctx, topic))) throw new Refusal(err(ErrorCode.Forbidden, `not allowed to subscribe to ${topic}`));
-      if (this.topics.size >= options.maxSubscriptions) {
-        throw new Refusal(err(ErrorCode.TooManySubscriptions, `at most ${options.maxSubscriptions} subscriptions`));
-      }
-    }
+    const { presence } = this.core;
+    const refused = await this.refusal(topic, ctx);
+    if (refused) throw new Refusal(refused);
     if (this.state !== 'open') return;
     await this.attach([topic], () => frame.since, (results) => {
       if (!this.personal.has(topic) && !this.topics.has(topic)) {
@@ -373,25 +381,19 @@ export class Connection implements Subscriber, CountWatcher {
     for (const entry of frame.subs) {
       const { topic } = entry;
       if (since.has(topic) || topic in errors) continue;
-      if (!this.personal.has(topic) && !this.topics.has(topic)) {
-        let allowed: boolean;
-        try {
-          allowed = await options.canSubscribe(ctx, topic);
-        } catch (e) {
-          options.logger.error(`connection ${this.id}: canSubscribe failed`, e);
-          errors[topic] = err(ErrorCode.Internal, 'internal server error');
-          continue;
-        }
-        if (!allowed) {
-          errors[topic] = err(ErrorCode.Forbidden, `not allowed to subscribe to ${topic}`);
-          continue;
-        }
-        if (this.topics.size + added >= options.maxSubscriptions) {
-          errors[topic] = err(ErrorCode.TooManySubscriptions, `at most ${options.maxSubscriptions} subscriptions`);
-          continue;
-        }
-        added++;
+      const isNew = !this.personal.has(topic) && !this.topics.has(topic);
+      let refused: WireError | undefined;
+      try {
+        refused = await this.refusal(topic, ctx, added);
+      } catch (e) {
+        options.logger.error(`connection ${this.id}: canSubscribe failed`, e);
+        refused = err(ErrorCode.Internal, 'internal server error');
       }
+      if (refused) {
+        errors[topic] = refused;
+        continue;
+      }
+      if (isNew) added++;
       since.set(topic, entry.since);
     }
     if (this.state !== 'open') return;
