@@ -3,9 +3,10 @@
 // broadcasts (deliveries/s sustained and their latency) — next to a socket.io server doing the same
 // (one room, `io.to(room).emit`).
 //
-//   node bench/fanout.mjs     env: CONNS=10000 PROCS=2 BURST=20 WAVE=250 KINDS=sdk-realtime,socket.io
+//   node bench/fanout.mjs     env: CONNS=10000 PROCS=2 BURST=20 WAVE=250 KINDS=ws,sdk-realtime,socket.io
 //
-// KINDS may add `sdk-realtime+redis`: the same server on the Redis broker (one node, so the figure
+// KINDS may add `ws`: a bare `ws` server sending one pre-encoded text to every socket (the floor
+// any server on this machine stands on), and `sdk-realtime+redis`: the same server on the Redis broker (one node, so the figure
 // is the cost of Redis), and `socket.io+redis`: socket.io with `@socket.io/redis-adapter`; both on
 // BENCH_REDIS_URL or a `redis-server` this script starts on a free port. NODES=2 runs that many
 // server processes of a `+redis` kind on the one Redis: client process i connects to node i % NODES
@@ -32,7 +33,7 @@ const CONNS = num('CONNS', 10_000);
 const PROCS = num('PROCS', 2);
 const BURST = num('BURST', 20);
 const WAVE = num('WAVE', 250);
-const KINDS = (process.env.KINDS ?? 'sdk-realtime,socket.io').split(',');
+const KINDS = (process.env.KINDS ?? 'ws,sdk-realtime,socket.io').split(',');
 const NODES = num('NODES', 1);
 const TOPIC = 'fanout';
 const DATA = { id: 'ord_8f3a2c', status: 'paid', amount: 99.99, currency: 'EUR' };
@@ -46,6 +47,16 @@ async function server(kind) {
     const s = await startReferenceServer(kind === 'sdk-realtime+redis' ? { broker: redisBroker({ url: process.env.BENCH_REDIS_URL }) } : {});
     broadcast = (n) => s.publish('bench', { eventTopics: [TOPIC], data: { ...DATA, n } });
     process.stdout.write(`PORT ${s.port}\n`);
+  } else if (kind === 'ws') {
+    // The floor: a bare `ws` server sending one pre-encoded text to every socket, no protocol.
+    const { WebSocketServer } = await import('ws');
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, backlog: 8192, perMessageDeflate: false });
+    await new Promise((r) => wss.once('listening', r));
+    broadcast = (n) => {
+      const text = JSON.stringify({ ...DATA, n, ts: Date.now() });
+      for (const ws of wss.clients) ws.send(text);
+    };
+    process.stdout.write(`PORT ${wss.address().port}\n`);
   } else {
     const http = await import('node:http');
     const { Server } = await import('socket.io');
@@ -96,11 +107,17 @@ async function clients(kind, port, count) {
   };
   const open1 = () =>
     new Promise((resolve, reject) => {
-      const url =
-        kind.startsWith('sdk-realtime') ? `ws://127.0.0.1:${port}/ws` : `ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket`;
+      const url = kind.startsWith('sdk-realtime')
+        ? `ws://127.0.0.1:${port}/ws`
+        : kind === 'ws'
+          ? `ws://127.0.0.1:${port}`
+          : `ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket`;
       const ws = new WebSocket(url, { perMessageDeflate: false });
       ws.on('error', reject);
-      if (kind.startsWith('sdk-realtime')) {
+      if (kind === 'ws') {
+        ws.on('open', () => resolve(ws));
+        ws.on('message', (raw) => onMsg(JSON.parse(String(raw)).ts));
+      } else if (kind.startsWith('sdk-realtime')) {
         ws.on('open', () => ws.send(JSON.stringify({ t: 'connect', id: 1, v: 1, app: 'bench' })));
         ws.on('message', (raw) => {
           const s = String(raw);

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import {
   CloseCode,
@@ -128,12 +129,14 @@ export class Connection implements Subscriber, CountWatcher {
 
   constructor(
     private readonly ws: WebSocket,
+    /** The upgraded socket `ws` runs on. */
+    socket: Duplex,
     private readonly core: ServerCore,
     private readonly onClosed: (c: Connection) => void,
   ) {
     const { rateLimit, handshakeTimeout, maxBufferedBytes, maxFrameBytes, logger } = core.options;
     this.bucket = new TokenBucket(rateLimit.frames, rateLimit.per);
-    this.out = new Outbound(ws, this.id, core.metrics, logger, Math.max(maxBufferedBytes, maxFrameBytes), () => this.cutSlowConsumer());
+    this.out = new Outbound(ws, socket, this.id, core.metrics, logger, Math.max(maxBufferedBytes, maxFrameBytes), () => this.cutSlowConsumer());
     this.handshakeTimer = setTimeout(() => this.closeWith(CloseCode.HandshakeTimeout, 'no connect frame in time', true), handshakeTimeout);
     ws.on('message', (data, isBinary) => this.receive(data, isBinary));
     ws.on('close', () => this.cleanup());

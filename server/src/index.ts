@@ -143,7 +143,12 @@ export async function createServer(options: ServerOptions): Promise<RealtimeServ
     },
     router,
   );
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 2 * o.maxFrameBytes });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: 2 * o.maxFrameBytes,
+    // Off, and relied on: connection/wire.ts writes frames beside ws, in order only without it.
+    perMessageDeflate: false,
+  });
   const perIp = new Map<string, number>();
   http.on('upgrade', (req, socket, head) => {
     const ip = clientIp(req, o.trustProxy);
@@ -161,7 +166,7 @@ export async function createServer(options: ServerOptions): Promise<RealtimeServ
         return;
       }
       perIp.set(ip, fromIp + 1);
-      const c = new Connection(ws, core, (gone) => {
+      const c = new Connection(ws, socket, core, (gone) => {
         connections.delete(gone);
         const n = (perIp.get(ip) ?? 1) - 1;
         if (n > 0) perIp.set(ip, n);

@@ -1,20 +1,24 @@
+import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { ErrorCode, encodeFrame, type ServerFrame, type WireError } from 'sdk-realtime/protocol';
 import type { Delivery, StreamOffset } from '../brokers/types';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import { wireError } from './refusal';
+import { textFrame, writeFrame } from './wire';
 
-/** Encoded `msg` frames per delivery and stream, kept only as long as the delivery object lives. */
-const encodedDeliveries = new WeakMap<Delivery, Map<string, string>>();
+/** Framed `msg` bytes per delivery and stream, kept only as long as the delivery object lives. */
+const framedDeliveries = new WeakMap<Delivery, Map<string, Buffer>>();
 
 /**
- * Everything a connection writes: frames encoded once (a broadcast's `msg` once per stream for
- * every subscriber), counted, and cut off when the peer stops reading.
+ * Everything a connection writes: frames encoded and framed once (a broadcast's `msg` once per
+ * stream for every subscriber), counted, and cut off when the peer stops reading.
  */
 export class Outbound {
   constructor(
     private readonly ws: WebSocket,
+    /** The upgraded socket under `ws`: frames are written to it directly (see ./wire). */
+    private readonly socket: Duplex,
     private readonly id: string,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
@@ -29,11 +33,11 @@ export class Outbound {
     const [first, ...rest] = matched;
     if (!first) return;
     this.metrics.messagesDelivered++;
-    let cache: Map<string, string> | undefined;
+    let cache: Map<string, Buffer> | undefined;
     if (rest.length === 0) {
-      cache = encodedDeliveries.get(delivery);
-      const text = cache?.get(first.stream);
-      if (text !== undefined) return this.text(text);
+      cache = framedDeliveries.get(delivery);
+      const framed = cache?.get(first.stream);
+      if (framed !== undefined) return this.write(framed);
     }
     const frame: ServerFrame = {
       t: 'msg',
@@ -45,12 +49,12 @@ export class Outbound {
       data: delivery.data,
     };
     if (rest.length > 0) frame.also = Object.fromEntries(rest.map((m) => [m.stream, m.offset]));
-    const text = encodeFrame(frame);
+    const framed = textFrame(encodeFrame(frame));
     if (rest.length === 0) {
-      if (!cache) encodedDeliveries.set(delivery, (cache = new Map()));
-      cache.set(first.stream, text);
+      if (!cache) framedDeliveries.set(delivery, (cache = new Map()));
+      cache.set(first.stream, framed);
     }
-    this.text(text);
+    this.write(framed);
   }
 
   reply(id: number, result: unknown): void {
@@ -63,7 +67,7 @@ export class Outbound {
       this.replyError(id, wireError(ErrorCode.Internal, 'result is not serializable'));
       return;
     }
-    this.text(text);
+    this.write(textFrame(text));
   }
 
   replyError(id: number, error: WireError): void {
@@ -83,20 +87,20 @@ export class Outbound {
   }
 
   frame(frame: ServerFrame): void {
-    this.text(encodeFrame(frame));
+    this.write(textFrame(encodeFrame(frame)));
   }
 
-  private text(text: string): void {
+  private write(framed: Buffer): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
     // A consumer that stopped reading must not hold unbounded server memory: cut it loose; it
     // recovers what it missed from history when it reconnects.
-    if (this.ws.bufferedAmount > this.maxBuffered) {
+    if (this.socket.writableLength > this.maxBuffered) {
       this.metrics.error('slow_consumer');
       this.onSlowConsumer();
       return;
     }
     try {
-      this.ws.send(text);
+      writeFrame(this.socket, framed);
       this.metrics.framesOut++;
     } catch (e) {
       this.logger.warn(`connection ${this.id}: send failed`, e);
