@@ -73,11 +73,19 @@ async function server(kind) {
     await new Promise((r) => httpServer.listen(0, '127.0.0.1', 8192, r));
     process.stdout.write(`PORT ${httpServer.address().port}\n`);
   }
+  let cpuAtBurst = process.cpuUsage();
   process.stdin.setEncoding('utf8');
   for await (const chunk of process.stdin) {
     for (const line of chunk.split('\n').filter(Boolean)) {
       const [cmd, arg] = line.split(' ');
       if (cmd === 'EXIT') process.exit(0);
+      if (cmd === 'CPU') {
+        // CPU this process spent since the burst began (user + system), whatever thread did it.
+        const { user, system } = process.cpuUsage(cpuAtBurst);
+        process.stdout.write(`CPU ${user + system}\n`);
+        continue;
+      }
+      if (cmd === 'BURST') cpuAtBurst = process.cpuUsage();
       const count = Number(arg);
       const t0 = Date.now();
       // A burst: back to back, yielding to I/O between broadcasts as a real server would.
@@ -190,6 +198,8 @@ async function one(kind) {
   srv.stdin.write(`BURST ${BURST}\n`);
   const sentBurst = JSON.parse((await srv.lines.next('SENT')).slice(5));
   const bursts = (await Promise.all(procs.map((p) => p.lines.next('BURST')))).map((l) => JSON.parse(l.slice(6)));
+  for (const s of servers) s.stdin.write('CPU\n');
+  const cpuMicros = (await Promise.all(servers.map((s) => s.lines.next('CPU')))).reduce((a, l) => a + Number(l.split(' ')[1]), 0);
   for (const s of servers) s.stdin.write('EXIT\n');
   await Promise.all([...procs, ...servers].map(exited));
   const delivered = bursts.reduce((a, b) => a + b.received, 0);
@@ -198,7 +208,12 @@ async function one(kind) {
     kind: nodes > 1 ? `${kind} (${nodes} nodes)` : kind,
     connectMs,
     one: { received: ones.reduce((a, b) => a + b.received, 0), ...stats(ones.flatMap((o) => o.lat)), sendMs: sentOne.t1 - sentOne.t0 },
-    burst: { delivered, perSec: Math.round((delivered / (lastAt - sentBurst.t0)) * 1000), ...stats(bursts.flatMap((b) => b.lat)) },
+    burst: {
+      delivered,
+      perSec: Math.round((delivered / (lastAt - sentBurst.t0)) * 1000),
+      cpuPerDelivery: cpuMicros / delivered,
+      ...stats(bursts.flatMap((b) => b.lat)),
+    },
   };
 }
 
@@ -217,11 +232,11 @@ async function main() {
   }
   const spread = NODES > 1 ? `; \`+redis\` kinds on ${NODES} server processes, broadcasts sent on the first` : '';
   console.log(`\n## Server fan-out\n\n${CONNS} connections from ${PROCS} client processes, one topic/room; one broadcast, then ${BURST} back to back${spread}; ${machine()}\n`);
-  console.log('| server | connect all (s) | 1 broadcast: delivered | server publish call ms | p50 ms | p99 ms | max ms | burst: deliveries/s | burst p50 ms | burst p99 ms |');
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  console.log('| server | connect all (s) | 1 broadcast: delivered | server publish call ms | p50 ms | p99 ms | max ms | burst: deliveries/s | burst p50 ms | burst p99 ms | burst: server CPU µs/delivery |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of results) {
     console.log(
-      `| ${r.kind} | ${(r.connectMs / 1000).toFixed(1)} | ${r.one.received}/${CONNS} | ${r.one.sendMs} | ${r.one.p50} | ${r.one.p99} | ${r.one.max} | ${r.burst.perSec.toLocaleString('en')} (${r.burst.delivered}/${CONNS * BURST}) | ${r.burst.p50} | ${r.burst.p99} |`,
+      `| ${r.kind} | ${(r.connectMs / 1000).toFixed(1)} | ${r.one.received}/${CONNS} | ${r.one.sendMs} | ${r.one.p50} | ${r.one.p99} | ${r.one.max} | ${r.burst.perSec.toLocaleString('en')} (${r.burst.delivered}/${CONNS * BURST}) | ${r.burst.p50} | ${r.burst.p99} | ${r.burst.cpuPerDelivery.toFixed(2)} |`,
     );
   }
 }
