@@ -16,9 +16,9 @@ const browser: Options = {
   // `#load-ws` (package.json `imports`) picks `ws` on Node and a stub elsewhere, at the app's build
   // time; frameworks and optional libraries are the app's.
   external: ['#load-ws', 'sdk-realtime', 'react', 'vue', 'web-vitals'],
-  // mitt and idb-keyval (each well under 1 KB, tree-shaken) are inlined so the built client runs
+  // idb-keyval (well under 1 KB, tree-shaken) is inlined so the built client runs
   // as-is from a plain <script type="module"> (the demo page).
-  noExternal: ['mitt', 'idb-keyval'],
+  noExternal: ['idb-keyval'],
   esbuildOptions(options, { format }) {
     options.sourcesContent = false;
     // With platform 'node', esbuild's CommonJS output ends with the `0 && (module.exports = {…})`

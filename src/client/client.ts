@@ -13,7 +13,7 @@ import {
 } from '../protocol/frames';
 import type { TransportConnection } from '../transports/types';
 import { backoffDelay } from '../util/backoff';
-import { createEmitter, type Listener } from '../util/emitter';
+import { Emitter, type Listener } from '../util/emitter';
 import { randomId } from '../util/ids';
 import { MAX_DELAY } from '../util/timers';
 import { RealtimeError, fromWire } from './errors';
@@ -147,8 +147,8 @@ export function createClient(options: ClientOptions): RealtimeClient {
 
   // App callbacks (listeners, handlers) never throw into the client: what they throw is reported,
   // except from an `error` listener (it would loop).
-  const emitter = createEmitter<ClientEvents>((error, type) => type != 'error' && fail('handler', 'handler threw', error));
-  const { guard } = emitter;
+  const emitter = new Emitter<ClientEvents>((error, type) => type != 'error' && fail('handler', 'handler threw', error));
+  const guard = <A>(fn: ((arg: A) => void) | undefined, arg: A) => emitter.guard(fn, arg);
   // `closed` is never an `error` event: closing is no failure (a restored publish stays saved).
   const report = (e: RealtimeError) => e.code != 'closed' && emitter.emit('error', e);
   /** Report a new error. */
@@ -187,7 +187,7 @@ export function createClient(options: ClientOptions): RealtimeClient {
 
   const subs = createSubscriptions({
     guard,
-    emit: emitter.emit,
+    emit: (type, event) => emitter.emit(type, event as ClientEvents[typeof type]),
     sub: (topic) => ready && sendSub(topic),
     unsub: (topic) => ready && call({ t: 'unsub', topic }, noop),
   });
@@ -492,7 +492,7 @@ export function createClient(options: ClientOptions): RealtimeClient {
       if (ready) disconnected(1000, 'client closed', false);
       finish('client closed');
     },
-    on: emitter.on,
+    on: (event, listener) => emitter.on(event, listener),
     subscribe: (topic, handler, opts) => subs.add(topic, handler as MessageHandler, opts),
     publish: (topic, data, opts) => enqueue({ t: 'pub', topic, data, key: opts?.key ?? randomId() }, opts?.timeout),
     request: (method, params, opts) => enqueue({ t: 'rpc', method, params }, opts?.timeout),

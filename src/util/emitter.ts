@@ -1,40 +1,45 @@
-import mitt from 'mitt';
-
 /** A listener of one event. */
 export type Listener<T> = (event: T) => void;
 
-/** A typed event emitter whose `on` returns its own unsubscribe function. */
-export interface Emitter<Events extends Record<string, unknown>> {
-  /** Listen to `type`; returns a function that removes this listener (idempotent). */
-  on<K extends keyof Events>(type: K, listener: Listener<Events[K]>): () => void;
-  /** Call the listeners of `type`, if any (no allocation when there are none). */
-  emit<K extends keyof Events>(type: K, event: Events[K]): void;
-  /** Call `fn(arg)` (if any) the way listeners are called: what it throws goes to `onThrow` (type `undefined`). */
-  guard<A>(fn: ((arg: A) => void) | undefined, arg: A, type?: keyof Events): void;
-}
-
 /**
- * A mitt emitter where a throwing listener never breaks the emitter or its caller: the error goes
- * to `onThrow` and the remaining listeners still run.
+ * A typed event emitter where a throwing listener never breaks the emitter or its caller: the
+ * error goes to `onThrow` and the remaining listeners still run.
+ *
+ * Methods live on the prototype and the listener table is made on the first `on`, so an emitter
+ * nobody listens to costs one small object (the client keeps one per instance; bench/mem.mjs).
  */
-export function createEmitter<Events extends Record<string, unknown>>(
-  onThrow: (error: unknown, type: keyof Events | undefined) => void,
-): Emitter<Events> {
-  const m = mitt<Events>();
-  const guard: Emitter<Events>['guard'] = (fn, arg, type) => {
+export class Emitter<Events extends Record<string, unknown>> {
+  private all?: { [K in keyof Events]?: Listener<Events[K]>[] };
+
+  constructor(private readonly onThrow: (error: unknown, type: keyof Events | undefined) => void) {}
+
+  /** Listen to `type`; returns a function that removes this listener (idempotent). */
+  on<K extends keyof Events>(type: K, listener: Listener<Events[K]>): () => void {
+    const all = (this.all ??= {} as NonNullable<typeof this.all>);
+    const list = (all[type] ??= []);
+    list.push(listener);
+    let on = true;
+    return () => {
+      if (!on) return;
+      on = false;
+      const i = list.indexOf(listener);
+      if (i >= 0) list.splice(i, 1);
+    };
+  }
+
+  /** Call the listeners of `type`, if any (no allocation when there are none). */
+  emit<K extends keyof Events>(type: K, event: Events[K]): void {
+    const list = this.all?.[type];
+    // A copy only when someone listens: listeners added or removed meanwhile do not change this round.
+    if (list?.length) for (const fn of list.slice()) this.guard(fn, event, type);
+  }
+
+  /** Call `fn(arg)` (if any) the way listeners are called: what it throws goes to `onThrow` (type `undefined`). */
+  guard<A>(fn: ((arg: A) => void) | undefined, arg: A, type?: keyof Events): void {
     try {
       fn?.(arg);
     } catch (error) {
-      onThrow(error, type);
+      this.onThrow(error, type);
     }
-  };
-  return {
-    on(type, listener) {
-      const safe = (event: Events[typeof type]) => guard(listener, event, type);
-      m.on(type, safe);
-      return () => m.off(type, safe);
-    },
-    emit: m.emit,
-    guard,
-  };
+  }
 }

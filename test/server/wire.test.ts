@@ -1,7 +1,11 @@
 import { PassThrough } from 'node:stream';
-import { Receiver } from 'ws';
+import type { Writable } from 'node:stream';
+import * as ws from 'ws';
 import { describe, expect, it } from 'vitest';
 import { textFrame, writeFrame } from '../../server/src/connection/wire';
+
+/** ws's frame parser: exported at runtime as `Receiver`, not declared by @types/ws. */
+const { Receiver } = ws as unknown as { Receiver: new (options: object) => Writable };
 
 /**
  * Parse `bytes` with ws's own client-side frame parser and settle once the next task starts: the

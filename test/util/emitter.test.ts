@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { createEmitter } from '../../src/util/emitter';
+import { Emitter } from '../../src/util/emitter';
 
 type Events = { a: number; b: string };
 
-describe('createEmitter', () => {
+describe('Emitter', () => {
   it('on returns an idempotent unsubscribe function', () => {
-    const em = createEmitter<Events>(() => {});
+    const em = new Emitter<Events>(() => {});
     const got: number[] = [];
     const off = em.on('a', (n) => got.push(n));
     em.emit('a', 1);
@@ -17,7 +17,7 @@ describe('createEmitter', () => {
 
   it('a throwing listener goes to onThrow and the other listeners still run', () => {
     const thrown: unknown[] = [];
-    const em = createEmitter<Events>((e, type) => thrown.push([type, (e as Error).message]));
+    const em = new Emitter<Events>((e, type) => thrown.push([type, (e as Error).message]));
     const got: string[] = [];
     em.on('b', () => {
       throw new Error('boom');
@@ -29,7 +29,7 @@ describe('createEmitter', () => {
   });
 
   it('the same function added twice is two listeners, each removable', () => {
-    const em = createEmitter<Events>(() => {});
+    const em = new Emitter<Events>(() => {});
     let n = 0;
     const fn = () => n++;
     const off1 = em.on('a', fn);
@@ -37,5 +37,24 @@ describe('createEmitter', () => {
     off1();
     em.emit('a', 0);
     expect(n).toBe(1);
+  });
+});
+
+describe('Emitter, listeners changing during an emit', () => {
+  it('a listener added or removed while emitting does not change that round', () => {
+    const em = new Emitter<Events>(() => {});
+    const got: string[] = [];
+    let offB: () => void = () => {};
+    em.on('a', () => {
+      got.push('first');
+      em.on('a', () => got.push('added'));
+      offB();
+    });
+    offB = em.on('a', () => got.push('second'));
+    em.emit('a', 1);
+    expect(got).toEqual(['first', 'second']);
+    got.length = 0;
+    em.emit('a', 2);
+    expect(got).toEqual(['first', 'added']);
   });
 });
