@@ -21,6 +21,11 @@ const browser: Options = {
   noExternal: ['idb-keyval'],
   esbuildOptions(options, { format }) {
     options.sourcesContent = false;
+    // Internal state of the client's classes is named with a trailing `_` (`this.pending_`) and
+    // shortened here, the way preact mangles its internals: prototype methods keep an idle client
+    // small in memory (no closures per instance) without spelling every field name into the bundle.
+    // Nothing outside a bundle reads these names (they are `private` in the declarations).
+    options.mangleProps = /[^_]_$/;
     // With platform 'node', esbuild's CommonJS output ends with the `0 && (module.exports = {…})`
     // annotation Node reads to give `import()` of a .cjs file its named exports. Nothing else in
     // these builds depends on the platform (every dependency is external or platform-neutral).

@@ -17,12 +17,12 @@ import { Emitter, type Listener } from '../util/emitter';
 import { randomId } from '../util/ids';
 import { MAX_DELAY } from '../util/timers';
 import { RealtimeError, fromWire } from './errors';
-import { createHeartbeat } from './heartbeat';
+import { Heartbeat } from './heartbeat';
 import { BATCH_BOUND, MAX_FRAME_BOUND, PING_BOUND, REFRESH_INTERVAL, RETRY_AFTER_BOUND, clamp } from './limits';
 import { resolveOptions, type ClientOptions } from './options';
 import { createOutbox, type OutboxOp } from './outbox';
 import { createPresence, type OnlineCount } from './presence';
-import { createRequests, type Pending } from './requests';
+import { Requests, type Pending } from './requests';
 import { UNAUTHORIZED, mayReconnect, type ConnectionSnapshot, type ConnectionState, type LinkEnd, type StateChange } from './state';
 import {
   createSubscriptions,
@@ -178,7 +178,7 @@ export function createClient(options: ClientOptions): RealtimeClient {
   let linkTimer: unknown;
   let unlisten: ((() => void) | undefined)[] = [];
 
-  const requests = createRequests(timers);
+  const requests = new Requests(timers);
   const send = (frame: string) => link?.conn?.send(frame);
   /** Send an internal request on the current link; its reply goes to `ok`; failures are reported. */
   const call = (frame: WithoutId<Exclude<ClientFrame, { t: 'ping' | 'pong' }>>, ok: (r: never) => void, no = report) =>
@@ -245,7 +245,7 @@ export function createClient(options: ClientOptions): RealtimeClient {
       report(e);
     });
 
-  const heartbeat = createHeartbeat(timers, () => {
+  const heartbeat = new Heartbeat(timers, () => {
     const reason = 'heartbeat timeout';
     fail('transport', reason);
     if (link) drop(link, { code: 1006, reason });

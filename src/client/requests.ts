@@ -11,49 +11,50 @@ export interface Pending {
   timer?: unknown;
 }
 
-/** Correlates `reply` frames with the requests that asked for them, by numeric id. */
-export interface Requests {
-  /** Register `pending` and return the id to send it with. `timeout` in ms (at most `MAX_DELAY`); `0`: none. */
-  add(pending: Pending, timeout: number): number;
-  /** Route a reply to its request; unknown ids (never sent, timed out or forgotten) are ignored: `false`. */
-  settle(reply: ReplyFrame): boolean;
-  /** Forget every pending request, in send order, handing each to `each`. */
-  drain(each: (pending: Pending) => void): void;
-}
-
-
-export function createRequests(timers: Timers): Requests {
+/**
+ * Correlates `reply` frames with the requests that asked for them, by numeric id. Methods on the
+ * prototype, the table made on first use: an idle client pays for neither.
+ */
+export class Requests {
   // Ids grow for the client's life, so a late reply from an old link never matches a new request.
-  let seq = 0;
-  const pending = new Map<number, Pending>();
-  return {
-    add(p, timeout) {
-      const id = ++seq;
-      pending.set(id, p);
-      if (timeout) {
-        p.timer = timers.setTimeout(() => {
-          pending.delete(id);
-          p.fail(new RealtimeError('timeout', `no reply within ${timeout} ms`));
-        }, timeout);
-      }
-      return id;
-    },
-    settle(reply) {
-      const p = pending.get(reply.id);
-      if (!p) return false;
-      pending.delete(reply.id);
-      timers.clearTimeout(p.timer);
-      if (reply.error) p.fail(fromWire(reply.error));
-      else p.ok(reply.result);
-      return true;
-    },
-    drain(each) {
-      const all = [...pending.values()];
-      pending.clear();
-      for (const p of all) {
-        timers.clearTimeout(p.timer);
-        each(p);
-      }
-    },
-  };
+  private seq_ = 0;
+  private pending_?: Map<number, Pending>;
+
+  constructor(private readonly timers_: Timers) {}
+
+  /** Register `p` and return the id to send it with. `timeout` in ms (at most `MAX_DELAY`); `0`: none. */
+  add(p: Pending, timeout: number): number {
+    const id = ++this.seq_;
+    const pending = (this.pending_ ??= new Map());
+    pending.set(id, p);
+    if (timeout) {
+      p.timer = this.timers_.setTimeout(() => {
+        pending.delete(id);
+        p.fail(new RealtimeError('timeout', `no reply within ${timeout} ms`));
+      }, timeout);
+    }
+    return id;
+  }
+
+  /** Route a reply to its request; unknown ids (never sent, timed out or forgotten) are ignored: `false`. */
+  settle(reply: ReplyFrame): boolean {
+    const p = this.pending_?.get(reply.id);
+    if (!p) return false;
+    this.pending_!.delete(reply.id);
+    this.timers_.clearTimeout(p.timer);
+    if (reply.error) p.fail(fromWire(reply.error));
+    else p.ok(reply.result);
+    return true;
+  }
+
+  /** Forget every pending request, in send order, handing each to `each`. */
+  drain(each: (pending: Pending) => void): void {
+    if (!this.pending_?.size) return;
+    const all = [...this.pending_.values()];
+    this.pending_.clear();
+    for (const p of all) {
+      this.timers_.clearTimeout(p.timer);
+      each(p);
+    }
+  }
 }

@@ -9,13 +9,13 @@ export type Listener<T> = (event: T) => void;
  * nobody listens to costs one small object (the client keeps one per instance; bench/mem.mjs).
  */
 export class Emitter<Events extends Record<string, unknown>> {
-  private all?: { [K in keyof Events]?: Listener<Events[K]>[] };
+  private all_?: { [K in keyof Events]?: Listener<Events[K]>[] };
 
-  constructor(private readonly onThrow: (error: unknown, type: keyof Events | undefined) => void) {}
+  constructor(private readonly onThrow_: (error: unknown, type: keyof Events | undefined) => void) {}
 
   /** Listen to `type`; returns a function that removes this listener (idempotent). */
   on<K extends keyof Events>(type: K, listener: Listener<Events[K]>): () => void {
-    const all = (this.all ??= {} as NonNullable<typeof this.all>);
+    const all = (this.all_ ??= {} as NonNullable<typeof this.all_>);
     const list = (all[type] ??= []);
     list.push(listener);
     let on = true;
@@ -29,7 +29,7 @@ export class Emitter<Events extends Record<string, unknown>> {
 
   /** Call the listeners of `type`, if any (no allocation when there are none). */
   emit<K extends keyof Events>(type: K, event: Events[K]): void {
-    const list = this.all?.[type];
+    const list = this.all_?.[type];
     // A copy only when someone listens: listeners added or removed meanwhile do not change this round.
     if (list?.length) for (const fn of list.slice()) this.guard(fn, event, type);
   }
@@ -39,7 +39,7 @@ export class Emitter<Events extends Record<string, unknown>> {
     try {
       fn?.(arg);
     } catch (error) {
-      this.onThrow(error, type);
+      this.onThrow_(error, type);
     }
   }
 }
