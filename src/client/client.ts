@@ -21,7 +21,7 @@ import { Heartbeat } from './heartbeat';
 import { BATCH_BOUND, MAX_FRAME_BOUND, PING_BOUND, REFRESH_INTERVAL, RETRY_AFTER_BOUND, clamp } from './limits';
 import { resolveOptions, type ClientOptions } from './options';
 import { createOutbox, type OutboxOp } from './outbox';
-import { createPresence, type OnlineCount } from './presence';
+import { createPresence, type OnlineCount, type Presence } from './presence';
 import { Requests, type Pending } from './requests';
 import { UNAUTHORIZED, mayReconnect, type ConnectionSnapshot, type ConnectionState, type LinkEnd, type StateChange } from './state';
 import {
@@ -234,14 +234,17 @@ export function createClient(options: ClientOptions): RealtimeClient {
     );
   };
 
-  const presence = createPresence({
-    guard,
-    watch: (topic) => ready && sendWatch(topic),
-    unwatch: (topic) => ready && call({ t: 'unwatch', topic }, noop),
-  });
+  /** Online-count watches, made on the first `onlineCount` (most clients never watch one). */
+  let presence: Presence | undefined;
+  const watches = () =>
+    (presence ??= createPresence({
+      guard,
+      watch: (topic) => ready && sendWatch(topic),
+      unwatch: (topic) => ready && call({ t: 'unwatch', topic }, noop),
+    }));
   const sendWatch = (topic: string) =>
-    call({ t: 'watch', topic }, (r: OnlineCount) => presence.update(topic, r), (e) => {
-      presence.refuse(topic);
+    call({ t: 'watch', topic }, (r: OnlineCount) => presence!.update(topic, r), (e) => {
+      presence!.refuse(topic);
       report(e);
     });
 
@@ -359,7 +362,7 @@ export function createClient(options: ClientOptions): RealtimeClient {
     const batch = topics.length > 1 ? clamp(r.batch, BATCH_BOUND) : 0;
     if (batch) for (let i = 0; i < topics.length; i += batch) sendSubs(topics.slice(i, i + batch));
     else topics.forEach((topic) => sendSub(topic));
-    for (const topic of presence.topics()) sendWatch(topic);
+    if (presence) for (const topic of presence.topics()) sendWatch(topic);
     for (const op of outbox.unsent()) sendOp(op);
     ready = true;
     // Refusals in a row also count until the link proved stable: accept-then-4100 cannot loop at once.
@@ -387,7 +390,7 @@ export function createClient(options: ClientOptions): RealtimeClient {
         case 'ping':
           return send(PONG);
         case 'count':
-          return presence.update(f.topic, f);
+          return presence?.update(f.topic, f);
         case 'error':
           return report(fromWire(f.error));
         case 'expired':
@@ -496,7 +499,7 @@ export function createClient(options: ClientOptions): RealtimeClient {
     subscribe: (topic, handler, opts) => subs.add(topic, handler as MessageHandler, opts),
     publish: (topic, data, opts) => enqueue({ t: 'pub', topic, data, key: opts?.key ?? randomId() }, opts?.timeout),
     request: (method, params, opts) => enqueue({ t: 'rpc', method, params }, opts?.timeout),
-    onlineCount: presence.add,
+    onlineCount: (topic, handler) => watches().add(topic, handler),
     subscribeState: (listener) => emitter.on('state', listener),
     getSnapshot: () => snapshot,
   };

@@ -132,6 +132,9 @@ const is = <T>(name: string, v: T, type = 'function'): T =>
 const section = <T>(name: string, v: T, canBeFalse?: boolean): T =>
   v === undefined || isObj(v) || (canBeFalse && v === false) ? v : bad(name, canBeFalse ? 'false or an object' : 'an object');
 
+/** The default transport, one for every client that names none (it holds no state of its own). */
+let defaultTransport: Transport | undefined;
+
 /** Apply defaults and validate; a bad option throws a `TypeError` naming it. */
 export function resolveOptions(o: ClientOptions): ResolvedOptions {
   const { url, app, token, deviceId } = section('options', o) ?? bad('options', 'an object');
@@ -148,7 +151,7 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
     app,
     token,
     deviceId,
-    transport: is('transport', o.transport) ?? webSocketTransport(),
+    transport: is('transport', o.transport) ?? (defaultTransport ??= webSocketTransport()),
     reconnect: r !== false && {
       floor,
       ceiling: ms('reconnect.ceiling', r?.ceiling, Math.max(30_000, floor), floor),

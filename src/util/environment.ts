@@ -15,25 +15,39 @@ export interface Environment {
 
 /**
  * A subscription to `type` events of `target` (inert when there is none): the returned function
- * takes the listener and returns its unsubscribe. With `visibility`, the listener only runs while
- * `document.visibilityState` is that value.
+ * takes the listener and returns its unsubscribe. With `visibility`, the listeners only run while
+ * `document.visibilityState` is that value. One DOM listener serves every function added through
+ * the same subscription (all the clients of a page share it), added with the first, removed with
+ * the last.
  */
-export const domEvent =
-  (target: EventTarget | undefined, type: string, visibility?: DocumentVisibilityState) =>
-  (fn: () => void): (() => void) => {
-    const listener = () => (!visibility || globalThis.document?.visibilityState == visibility) && fn();
-    target?.addEventListener(type, listener);
-    return () => target?.removeEventListener(type, listener);
+export const domEvent = (target: EventTarget | undefined, type: string, visibility?: DocumentVisibilityState) => {
+  const fns = new Set<() => void>();
+  const listener = () => (!visibility || globalThis.document?.visibilityState == visibility) && fns.forEach((fn) => fn());
+  return (fn: () => void): (() => void) => {
+    // A wrapper per call: the same function added twice is two holds.
+    const hold = () => fn();
+    fns.size || target?.addEventListener(type, listener);
+    fns.add(hold);
+    return () => void (fns.delete(hold) && !fns.size && target?.removeEventListener(type, listener));
   };
+};
 
-/** Environment of a browser page; inert where `window`/`document` are missing (Node, workers). */
+let shared: { w: unknown; env: Environment } | undefined;
+
+/**
+ * Environment of a browser page; inert where `window`/`document` are missing (Node, workers).
+ * One per page: every call (every client's default) returns the same object while `window` stays.
+ */
 export function browserEnvironment(): Environment {
   const w = typeof window != 'undefined' ? window : undefined;
+  if (shared && shared.w === w) return shared.env;
   const d = w?.document;
-  return {
+  const env: Environment = {
     onOnline: domEvent(w, 'online'),
     onVisible: domEvent(d, 'visibilitychange', 'visible'),
     onHidden: domEvent(d, 'visibilitychange', 'hidden'),
     isOnline: () => w?.navigator.onLine !== false,
   };
+  shared = { w, env };
+  return env;
 }

@@ -1,6 +1,6 @@
 // @vitest-environment jsdom
 import { describe, expect, it, vi } from 'vitest';
-import { browserEnvironment } from '../../src/util/environment';
+import { browserEnvironment, domEvent } from '../../src/util/environment';
 import { browserTelemetryEnvironment } from '../../src/telemetry/environment';
 
 const setVisibility = (state: DocumentVisibilityState) => {
@@ -42,5 +42,29 @@ describe('browserEnvironment', () => {
     window.dispatchEvent(new Event('pagehide'));
     expect(left).toHaveBeenCalledTimes(1);
     expect(typeof env.onVisible).toBe('function');
+  });
+
+  it('is one object per page: every client shares one DOM listener per event', () => {
+    expect(browserEnvironment()).toBe(browserEnvironment());
+    const target = new EventTarget();
+    const add = vi.spyOn(target, 'addEventListener');
+    const remove = vi.spyOn(target, 'removeEventListener');
+    const online = domEvent(target, 'online');
+    const calls: string[] = [];
+    const fn = () => calls.push('fn');
+    const stops = [online(fn), online(fn), online(() => calls.push('other'))];
+    expect(add).toHaveBeenCalledTimes(1);
+    target.dispatchEvent(new Event('online'));
+    expect(calls).toEqual(['fn', 'fn', 'other']);
+    stops[0]!();
+    stops[0]!(); // idempotent: the second hold of `fn` stays
+    target.dispatchEvent(new Event('online'));
+    expect(calls.slice(3)).toEqual(['fn', 'other']);
+    stops[1]!();
+    expect(remove).not.toHaveBeenCalled();
+    stops[2]!();
+    expect(remove).toHaveBeenCalledTimes(1);
+    target.dispatchEvent(new Event('online'));
+    expect(calls).toHaveLength(5);
   });
 });
