@@ -26,7 +26,7 @@ export const domEvent = (target: EventTarget | undefined, type: string, visibili
   return (fn: () => void): (() => void) => {
     // A wrapper per call: the same function added twice is two holds.
     const hold = () => fn();
-    fns.size || target?.addEventListener(type, listener);
+    if (!fns.size) target?.addEventListener(type, listener);
     fns.add(hold);
     return () => void (fns.delete(hold) && !fns.size && target?.removeEventListener(type, listener));
   };
