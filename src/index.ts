@@ -13,9 +13,11 @@ export type {
   ClientEvents,
   ConnectedInfo,
   DisconnectedInfo,
+  PayloadOf,
   PublishOptions,
   RealtimeClient,
   RequestOptions,
+  TopicMap,
 } from './client/client';
 export type { ClientOptions, TokenSource } from './client/options';
 export { RealtimeError } from './client/errors';

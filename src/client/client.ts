@@ -88,7 +88,28 @@ export interface RequestOptions {
   timeout?: number;
 }
 
-export interface RealtimeClient {
+/**
+ * Payload types by topic, for typed messages: `createClient<Topics>(…)`. Keys are topic names or
+ * template patterns; a topic no key matches has `unknown` payloads.
+ *
+ * ```ts
+ * type Topics = { [order: `order:${string}`]: { status: 'paid' | 'shipped' }; 'chat:general': ChatLine };
+ * const client = createClient<Topics>({ url, app });
+ * client.subscribe('order:1', (m) => m.data.status); // m.data: { status: 'paid' | 'shipped' }
+ * ```
+ */
+export type TopicMap = Record<string, unknown>;
+
+/** The payload type of `topic` in `Topics` (`unknown` when no key or pattern matches). */
+export type PayloadOf<Topics extends TopicMap, K extends string> = string extends K
+  ? unknown
+  : { [P in keyof Topics]: K extends P ? Topics[P] : never }[keyof Topics] extends infer T
+    ? [T] extends [never]
+      ? unknown
+      : T
+    : never;
+
+export interface RealtimeClient<Topics extends TopicMap = TopicMap> {
   /** Current connection state. */
   readonly state: ConnectionState;
   /** Start connecting (nothing happens before). Idempotent; after `closed` it starts again. */
@@ -100,7 +121,11 @@ export interface RealtimeClient {
   close(): void;
   /** Listen to an event; returns the unsubscribe function. */
   on<K extends keyof ClientEvents>(event: K, listener: Listener<ClientEvents[K]>): () => void;
-  /** Receive the messages of `topic` (one server subscription however many handlers). */
+  /**
+   * Receive the messages of `topic` (one server subscription however many handlers). The payload
+   * type comes from the client's {@link TopicMap}, or is given: `subscribe<Order>('order:1', …)`.
+   */
+  subscribe<K extends string>(topic: K, handler: MessageHandler<PayloadOf<Topics, K>>, options?: SubscribeOptions): Subscription;
   subscribe<T = unknown>(topic: string, handler: MessageHandler<T>, options?: SubscribeOptions): Subscription;
   /** Publish `data` on `topic`; resolves with the server's id and offset once applied. */
   publish(topic: string, data: unknown, options?: PublishOptions): Promise<PublishResult>;
@@ -140,7 +165,7 @@ const usable = (r: ConnectResult) =>
   isObj(r.streams);
 
 /** Create a client. Validates `options` (a `TypeError` names the bad one); connects on `connect()`. */
-export function createClient(options: ClientOptions): RealtimeClient {
+export function createClient<Topics extends TopicMap = TopicMap>(options: ClientOptions): RealtimeClient<Topics> {
   const o = resolveOptions(options);
   const { timers, token, reconnect } = o;
   const tokenFn = typeof token == 'function';
@@ -496,7 +521,7 @@ export function createClient(options: ClientOptions): RealtimeClient {
       finish('client closed');
     },
     on: (event, listener) => emitter.on(event, listener),
-    subscribe: (topic, handler, opts) => subs.add(topic, handler as MessageHandler, opts),
+    subscribe: (topic: string, handler: MessageHandler<never>, opts?: SubscribeOptions) => subs.add(topic, handler as MessageHandler, opts),
     publish: (topic, data, opts) => enqueue({ t: 'pub', topic, data, key: opts?.key ?? randomId() }, opts?.timeout),
     request: (method, params, opts) => enqueue({ t: 'rpc', method, params }, opts?.timeout),
     onlineCount: (topic, handler) => watches().add(topic, handler),
