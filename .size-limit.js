@@ -24,7 +24,8 @@ export default [
     // Prototype methods cost bytes that closures do not (`this.`, method syntax), even with the
     // internal fields shortened (tsup mangleProps). The issue's 6.5 KiB still stands: the saving
     // has to come from elsewhere (options validation and the frame validators are ~3.5 KB minified).
-    limit: '6.9 KiB',
+    // 6.9 KiB until `pause()`/`resume()` (the WeChat adapter's background hold, in the core): +90 B.
+    limit: '7 KiB',
     modifyEsbuildConfig: esm,
   },
   {

@@ -119,6 +119,15 @@ export interface RealtimeClient<Topics extends TopicMap = TopicMap> {
    * the client's own (unsubscribes, watches) end silently, so no `error` is emitted. Idempotent.
    */
   close(): void;
+  /**
+   * Hold connection attempts back (an app in the background, a screen that needs no live data):
+   * the link that is up stays up; when it drops, or a retry is waiting, no attempt is made and
+   * none counts towards `reconnect.maxAttempts` until `resume()`. State `reconnecting`, reason
+   * `paused`, while a connection is owed. Idempotent.
+   */
+  pause(): void;
+  /** End a `pause()`: a connection owed since is attempted at once. Idempotent. */
+  resume(): void;
   /** Listen to an event; returns the unsubscribe function. */
   on<K extends keyof ClientEvents>(event: K, listener: Listener<ClientEvents[K]>): () => void;
   /**
@@ -199,6 +208,9 @@ export function createClient<Topics extends TopicMap = TopicMap>(options: Client
   /** No token refresh for an `expired` before this time. */
   let refreshAt = 0;
   let retryTimer: unknown;
+  /** `pause()` holds attempts back; `owed`: one is due at `resume()`. */
+  let paused = false;
+  let owed = false;
   /** The current link's timer: the connect timeout until `connect` is accepted, then the stability timer. */
   let linkTimer: unknown;
   let unlisten: ((() => void) | undefined)[] = [];
@@ -469,11 +481,21 @@ export function createClient<Topics extends TopicMap = TopicMap>(options: Client
       return finish(exhausted ? 'reconnect attempts exhausted' : reason || `closed with ${code}`);
     }
     const wait = clamp(end.retryAfter, RETRY_AFTER_BOUND);
-    const delay = refusals ? 0 : Math.min(MAX_DELAY, Math.max(wait, backoffDelay(++attempt, reconnect, o.random)));
     notBefore = timers.now() + wait;
+    if (paused) {
+      disconnected(code, reason, true);
+      return hold();
+    }
+    const delay = refusals ? 0 : Math.min(MAX_DELAY, Math.max(wait, backoffDelay(++attempt, reconnect, o.random)));
     disconnected(code, reason, true, delay);
     setState('reconnecting', reason);
     retryTimer = timers.setTimeout(open, delay);
+  };
+
+  /** A connection is owed and held back by `pause()`. */
+  const hold = () => {
+    owed = true;
+    setState(everConnected ? 'reconnecting' : 'connecting', 'paused');
   };
 
   /** Retry now (network back, app visible) instead of waiting out the backoff. */
@@ -489,6 +511,7 @@ export function createClient<Topics extends TopicMap = TopicMap>(options: Client
     if (link && !link.dead) unlink(link, reason);
     timers.clearTimeout(retryTimer);
     link = retryTimer = undefined;
+    paused = owed = false;
     // Internal requests (connect, sub, watch, unsub, ...) end silently; the app's operations reject with `closed`.
     requests.drain(noop);
     outbox.failAll(closed);
@@ -503,7 +526,7 @@ export function createClient<Topics extends TopicMap = TopicMap>(options: Client
       return snapshot.state;
     },
     connect() {
-      if (link) return;
+      if (link || owed) return;
       const env = o.environment;
       unlisten = [
         env.onOnline(wake),
@@ -513,7 +536,24 @@ export function createClient<Topics extends TopicMap = TopicMap>(options: Client
         }),
         env.onHidden?.(outbox.save),
       ];
-      void open();
+      if (paused) hold();
+      else void open();
+    },
+    pause() {
+      if (paused) return;
+      paused = true;
+      if (retryTimer === undefined) return;
+      timers.clearTimeout(retryTimer);
+      retryTimer = undefined;
+      hold();
+    },
+    resume() {
+      if (!paused) return;
+      paused = false;
+      if (!owed) return;
+      owed = false;
+      // Not before a server's `retryAfter`.
+      retryTimer = timers.setTimeout(open, Math.max(0, notBefore - timers.now()));
     },
     close() {
       if (snapshot.state == 'closed') return;

@@ -23,16 +23,16 @@ export interface Environment {
 export const domEvent = (target: EventTarget | undefined, type: string, visibility?: DocumentVisibilityState) => {
   const fns = new Set<() => void>();
   const listener = () => (!visibility || globalThis.document?.visibilityState == visibility) && fns.forEach((fn) => fn());
+  // A function added twice is held once (each client adds its own).
   return (fn: () => void): (() => void) => {
-    // A wrapper per call: the same function added twice is two holds.
-    const hold = () => fn();
     if (!fns.size) target?.addEventListener(type, listener);
-    fns.add(hold);
-    return () => void (fns.delete(hold) && !fns.size && target?.removeEventListener(type, listener));
+    fns.add(fn);
+    return () => void (fns.delete(fn) && !fns.size && target?.removeEventListener(type, listener));
   };
 };
 
-let shared: { w: unknown; env: Environment } | undefined;
+let sharedWindow: unknown;
+let shared: Environment | undefined;
 
 /**
  * Environment of a browser page; inert where `window`/`document` are missing (Node, workers).
@@ -40,14 +40,13 @@ let shared: { w: unknown; env: Environment } | undefined;
  */
 export function browserEnvironment(): Environment {
   const w = typeof window != 'undefined' ? window : undefined;
-  if (shared && shared.w === w) return shared.env;
+  if (shared && sharedWindow === w) return shared;
   const d = w?.document;
-  const env: Environment = {
+  sharedWindow = w;
+  return (shared = {
     onOnline: domEvent(w, 'online'),
     onVisible: domEvent(d, 'visibilitychange', 'visible'),
     onHidden: domEvent(d, 'visibilitychange', 'hidden'),
     isOnline: () => w?.navigator.onLine !== false,
-  };
-  shared = { w, env };
-  return env;
+  });
 }

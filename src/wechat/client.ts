@@ -21,9 +21,10 @@ export interface WechatClientOptions extends Omit<ClientOptions, 'transport' | '
   storageLimits?: Pick<MiniProgramStorageOptions, 'maxKeyBytes' | 'maxTotalBytes'>;
   /**
    * Life-cycle events. Default: `onAppShow`/`onAppHide`/`onNetworkStatusChange` of `api`, and
-   * while the app is hidden or offline no connection attempt reaches the network (each is held
-   * back with close code 1001 and retried with backoff); on show or back online the client
-   * reconnects at once. A custom environment replaces both behaviours.
+   * while the app is hidden the client is paused (`client.pause()`: no connection attempt, none
+   * counted towards `reconnect.maxAttempts`), and while offline no attempt reaches the network
+   * (each is held back with close code 1001 and retried with backoff); on show or back online the
+   * client reconnects at once. A custom environment replaces these behaviours.
    */
   environment?: Environment;
 }
@@ -41,10 +42,26 @@ export interface WechatClientOptions extends Omit<ClientOptions, 'transport' | '
 export function createWechatClient(options: WechatClientOptions): RealtimeClient {
   const { api, socket, storage, storageLimits, environment, ...rest } = options;
   const env = environment ? undefined : miniProgramEnvironment({ api });
-  return createClient({
+  const client = createClient({
     ...rest,
     transport: miniProgramTransport({ ...socket, api, hold: env?.hold }),
     storage: storage === false ? undefined : (storage ?? miniProgramStorage({ api, ...storageLimits })),
     environment: environment ?? env,
   });
+  if (env) {
+    // In the background the client is paused: no attempts, none counted towards
+    // `reconnect.maxAttempts`, however long the app stays hidden; on show it resumes at once.
+    // (The transport's hold still covers an attempt already on its way when the app hid, and offline.)
+    // Listened to from `connect()` to `close()`, like the client's own platform listeners.
+    let off: (() => void)[] | undefined;
+    client.on('state', ({ state }) => {
+      if (state == 'closed') {
+        off?.forEach((stop) => stop());
+        off = undefined;
+      } else {
+        off ??= [env.onHidden(() => client.pause()), env.onVisible(() => client.resume())];
+      }
+    });
+  }
+  return client;
 }

@@ -25,6 +25,8 @@ export interface MiniProgramEnvironment extends Environment {
   isHidden(): boolean;
   /** A reason to hold connection attempts back (`app hidden`, `offline`), or `undefined`. Pass it as the transport's `hold`. */
   hold(): string | undefined;
+  /** Call `fn` when the app goes to the background (always present here). */
+  onHidden(fn: () => void): () => void;
 }
 
 /** Options of {@link miniProgramEnvironment}. */

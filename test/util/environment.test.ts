@@ -51,15 +51,14 @@ describe('browserEnvironment', () => {
     const remove = vi.spyOn(target, 'removeEventListener');
     const online = domEvent(target, 'online');
     const calls: string[] = [];
-    const fn = () => calls.push('fn');
-    const stops = [online(fn), online(fn), online(() => calls.push('other'))];
+    const stops = [online(() => calls.push('a')), online(() => calls.push('b')), online(() => calls.push('c'))];
     expect(add).toHaveBeenCalledTimes(1);
     target.dispatchEvent(new Event('online'));
-    expect(calls).toEqual(['fn', 'fn', 'other']);
+    expect(calls).toEqual(['a', 'b', 'c']);
     stops[0]!();
-    stops[0]!(); // idempotent: the second hold of `fn` stays
+    stops[0]!(); // idempotent
     target.dispatchEvent(new Event('online'));
-    expect(calls.slice(3)).toEqual(['fn', 'other']);
+    expect(calls.slice(3)).toEqual(['b', 'c']);
     stops[1]!();
     expect(remove).not.toHaveBeenCalled();
     stops[2]!();

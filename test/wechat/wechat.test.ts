@@ -93,6 +93,24 @@ describe('createWechatClient', () => {
     expect(wx.connectCalls).toBe(calls + 1);
   });
 
+  it('stays reconnectable however long the app is hidden: background time spends no reconnect attempts', async () => {
+    const server = await startServer();
+    const wx = new FakeWx();
+    const c = wechatClient(wx, { url: server.url, app: 'shop', token: await signToken('u1'), reconnect: { floor: 20, ceiling: 40, maxAttempts: 3 } });
+    c.connect();
+    await waitForState(c, 'connected');
+    const calls = wx.connectCalls;
+    wx.hide();
+    await waitFor(() => c.state === 'reconnecting', 'link lost');
+    await sleep(600); // 3 attempts at ≤ 40 ms would have been exhausted many times over
+    expect(c.state).toBe('reconnecting');
+    expect(c.getSnapshot().reason).toBe('paused');
+    expect(wx.connectCalls).toBe(calls);
+    wx.show();
+    await waitForState(c, 'connected');
+    expect(wx.connectCalls).toBe(calls + 1);
+  });
+
   it('holds attempts while offline and reconnects when onNetworkStatusChange says the network is back', async () => {
     const server = await startServer();
     const wx = new FakeWx();
