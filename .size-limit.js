@@ -25,7 +25,10 @@ export default [
     // internal fields shortened (tsup mangleProps). The issue's 6.5 KiB still stands: the saving
     // has to come from elsewhere (options validation and the frame validators are ~3.5 KB minified).
     // 6.9 KiB until `pause()`/`resume()` (the WeChat adapter's background hold, in the core): +90 B.
-    limit: '7 KiB',
+    // 7 KiB until per-handler payload schemas (Standard Schema, `subscribe(…, { schema })`): +130 B.
+    // What the issue's half KiB was for is now all in (retries, `subs`, pause, schemas: ~550 B);
+    // the restructuring that was to pay for it has not yet (see the 6.7 KiB note).
+    limit: '7.1 KiB',
     modifyEsbuildConfig: esm,
   },
   {

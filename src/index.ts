@@ -24,6 +24,7 @@ export { RealtimeError } from './client/errors';
 export type { ConnectionSnapshot, ConnectionState, StateChange } from './client/state';
 export type { GapInfo, MessageHandler, SubscribeOptions, SubscribedInfo, Subscription } from './client/subscriptions';
 export type { OnlineCount } from './client/presence';
+export type { SchemaOutput, StandardResult, StandardSchemaV1 } from './client/schema';
 export { ErrorCode, CloseCode, PROTOCOL_VERSION } from './protocol/frames';
 export type { Publication, PublishResult, StreamPosition } from './protocol/frames';
 export { webSocketTransport } from './transports/websocket';

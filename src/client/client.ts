@@ -20,6 +20,7 @@ import { RealtimeError, fromWire } from './errors';
 import { Heartbeat } from './heartbeat';
 import { BATCH_BOUND, MAX_FRAME_BOUND, PING_BOUND, REFRESH_INTERVAL, RETRY_AFTER_BOUND, clamp } from './limits';
 import { resolveOptions, type ClientOptions } from './options';
+import type { SchemaOutput, StandardSchemaV1 } from './schema';
 import { createOutbox, type OutboxOp } from './outbox';
 import { createPresence, type OnlineCount, type Presence } from './presence';
 import { Requests, type Pending } from './requests';
@@ -132,8 +133,10 @@ export interface RealtimeClient<Topics extends TopicMap = TopicMap> {
   on<K extends keyof ClientEvents>(event: K, listener: Listener<ClientEvents[K]>): () => void;
   /**
    * Receive the messages of `topic` (one server subscription however many handlers). The payload
-   * type comes from the client's {@link TopicMap}, or is given: `subscribe<Order>('order:1', …)`.
+   * type comes from `options.schema` (validated at runtime), the client's {@link TopicMap}, or is
+   * given: `subscribe<Order>('order:1', …)`.
    */
+  subscribe<S extends StandardSchemaV1>(topic: string, handler: MessageHandler<SchemaOutput<S>>, options: SubscribeOptions & { schema: S }): Subscription;
   subscribe<K extends string>(topic: K, handler: MessageHandler<PayloadOf<Topics, K>>, options?: SubscribeOptions): Subscription;
   subscribe<T = unknown>(topic: string, handler: MessageHandler<T>, options?: SubscribeOptions): Subscription;
   /** Publish `data` on `topic`; resolves with the server's id and offset once applied. */

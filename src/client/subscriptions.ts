@@ -1,6 +1,7 @@
 import { isInt, isPosition, isPublication } from '../protocol/codec';
 import type { Publication, StreamPosition, SubscribeResult } from '../protocol/frames';
-import type { RealtimeError } from './errors';
+import { RealtimeError } from './errors';
+import type { StandardSchemaV1 } from './schema';
 
 /** A handler of the messages of one topic. */
 export type MessageHandler<T = unknown> = (message: Publication<T>) => void;
@@ -30,6 +31,14 @@ export interface SubscribeOptions {
   onGap?(info: GapInfo): void;
   /** Called when the server refuses the subscription (e.g. `forbidden`); the subscription then ends. */
   onError?(error: RealtimeError): void;
+  /**
+   * Check each message's `data` with any Standard Schema validator (zod, valibot, ArkType, …)
+   * before this handler sees it: the handler gets the validated (possibly transformed) value; an
+   * invalid payload (or a validator that throws) is an `error` event (`invalid_payload`, the
+   * issues as `cause`), never a handler call. The handler is called a microtask after the message
+   * arrives, in message order also with asynchronous validators. Default: none.
+   */
+  schema?: StandardSchemaV1;
 }
 
 /** One handler's hold on a topic. */
@@ -49,6 +58,8 @@ interface Entry {
   opts: SubscribeOptions | undefined;
   /** Refused or unsubscribed. */
   done?: boolean;
+  /** The last asynchronous validation, so the next message waits its turn. */
+  queue?: Promise<unknown>;
 }
 
 /** The handlers of one topic, with the result of its last confirmation (`undefined` while none). */
@@ -59,6 +70,7 @@ export interface SubscriptionEvents {
   message: Publication;
   subscribed: SubscribedInfo;
   gap: GapInfo;
+  error: RealtimeError;
 }
 
 export interface SubscriptionHooks {
@@ -133,8 +145,21 @@ export function createSubscriptions(hooks: SubscriptionHooks): Subscriptions {
 
   const dispatch = (stream: string, m: Publication) => {
     const t = topics.get(stream);
-    if (t) for (const e of t) hooks.guard(e.fn, m);
+    if (t) for (const e of t) if (e.opts?.schema) validated(e, m, e.opts.schema);
+    else hooks.guard(e.fn, m);
   };
+
+  /**
+   * Hand `m` to `e` once its schema passed it (with the validated value), else report it. Always
+   * a microtask later, one message at a time per handler, so order holds with async validators too.
+   */
+  const validated = (e: Entry, m: Publication, schema: StandardSchemaV1) => {
+    const fail = (cause: unknown) => hooks.emit('error', new RealtimeError('invalid_payload', m.topic + ': invalid payload', cause));
+    e.queue = (e.queue || Promise.resolve())
+      .then(() => schema['~standard'].validate(m.data))
+      .then((r) => e.done || (r.issues ? fail(r.issues) : hooks.guard(e.fn, { ...m, data: r.value })), fail);
+  };
+
 
   /**
    * The hot path, once per message. Only our streams count: subscribed topics and granted personal

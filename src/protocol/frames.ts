@@ -245,6 +245,8 @@ export const ErrorCode = {
   Transport: 'transport',
   /** An application handler (message, event or token function) threw; the error is the `cause`. */
   Handler: 'handler',
+  /** A message's payload failed its subscription's `schema`; the issues are the `cause`. */
+  InvalidPayload: 'invalid_payload',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
