@@ -22,7 +22,7 @@ export type {
 export type { ClientOptions, TokenSource } from './client/options';
 export { RealtimeError } from './client/errors';
 export type { ConnectionSnapshot, ConnectionState, StateChange } from './client/state';
-export type { GapInfo, MessageHandler, SubscribeOptions, SubscribedInfo, Subscription } from './client/subscriptions';
+export type { GapInfo, MessageHandler, SubscribeOptions, SubscribedInfo, Subscription, SubscriptionState } from './client/subscriptions';
 export type { OnlineCount } from './client/presence';
 export type { SchemaOutput, StandardResult, StandardSchemaV1 } from './client/schema';
 export { ErrorCode, CloseCode, PROTOCOL_VERSION } from './protocol/frames';

@@ -461,6 +461,7 @@ export function createClient<Topics extends TopicMap = TopicMap>(options: Client
   const unlink = (l: Link, reason: string) => {
     l.dead = true;
     ready = false;
+    subs.offline();
     outbox.save();
     timers.clearTimeout(linkTimer);
     heartbeat.stop();

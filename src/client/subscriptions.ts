@@ -42,8 +42,17 @@ export interface SubscribeOptions {
 }
 
 /** One handler's hold on a topic. */
+/**
+ * Where one handler's subscription stands: `subscribing` until the server confirms it (and again
+ * while the client reconnects or retries it), `subscribed`, and `unsubscribed` once it was
+ * refused or `unsubscribe()` was called (final).
+ */
+export type SubscriptionState = 'subscribing' | 'subscribed' | 'unsubscribed';
+
 export interface Subscription {
   readonly topic: string;
+  /** See {@link SubscriptionState}. */
+  readonly state: SubscriptionState;
   /**
    * Whether the last (re)subscription recovered every missed message (`false`: a gap, refetch);
    * `undefined` until the server first confirms, and after a refusal or `unsubscribe()`.
@@ -63,7 +72,7 @@ interface Entry {
 }
 
 /** The handlers of one topic, with the result of its last confirmation (`undefined` while none). */
-type Topic = Set<Entry> & { recovered?: boolean };
+type Topic = Set<Entry> & { recovered?: boolean; live?: boolean };
 
 /** The client events subscriptions emit. */
 export interface SubscriptionEvents {
@@ -105,6 +114,8 @@ export interface Subscriptions {
   personal(): Record<string, StreamPosition> | undefined;
   /** Apply a `sub` reply (or a personal stream of the `connect` reply): replay, then report. */
   recover(stream: string, result: SubscribeResult, since: StreamPosition | undefined): void;
+  /** The link is gone: every topic is `subscribing` again until its next confirmation. */
+  offline(): void;
   /** The server refused `topic`: its handlers get the error and the subscription ends. */
   refuse(topic: string, error: RealtimeError): void;
   /**
@@ -217,6 +228,9 @@ export function createSubscriptions(hooks: SubscriptionHooks): Subscriptions {
         get recovered() {
           return entry.done ? undefined : topics.get(topic)?.recovered;
         },
+        get state() {
+          return entry.done ? 'unsubscribed' : topics.get(topic)?.live ? 'subscribed' : 'subscribing';
+        },
         unsubscribe() {
           const cur = topics.get(topic);
           if (entry.done || !cur) return;
@@ -259,11 +273,15 @@ export function createSubscriptions(hooks: SubscriptionHooks): Subscriptions {
       if (pos.offset < r.offset) pos.offset = r.offset;
       const info: SubscribedInfo = { topic: stream, recovered };
       if (t) {
+        t.live = true;
         t.recovered = info.recovered;
         for (const e of t) hooks.guard(e.opts?.onSubscribed, info);
       }
       hooks.emit('subscribed', info);
       if (!info.recovered) gap(stream, 'not_recovered');
+    },
+    offline() {
+      for (const t of topics.values()) t.live = false;
     },
     refuse(topic, error) {
       const t = topics.get(topic);

@@ -90,3 +90,34 @@ describe('subscriptions that retry', () => {
     expect(fake.link.frames('sub').map((f) => f.topic)).toEqual(['b']);
   });
 });
+
+describe('subscription state', () => {
+  it('is subscribing until confirmed, through retries and reconnects, and unsubscribed once refused or left', async () => {
+    const { client, fake, connect, advance } = setup({ reconnect: { floor: 100, ceiling: 100 } });
+    await connect();
+    const sub = client.subscribe('t', () => {});
+    const other = client.subscribe('t', () => {});
+    expect(sub.state).toBe('subscribing');
+    fake.link.fail(fake.link.last('sub').id, 'rate_limited', 'slow down', { retryAfter: 500 });
+    await tick();
+    expect(sub.state).toBe('subscribing'); // a temporary failure: retried, not final
+    await advance(600);
+    fake.link.subscribed('t');
+    await tick();
+    expect([sub.state, other.state]).toEqual(['subscribed', 'subscribed']);
+    fake.link.end(1006, 'gone');
+    await tick();
+    expect(sub.state).toBe('subscribing');
+    await advance(200);
+    await connect();
+    fake.link.subscribed('t');
+    await tick();
+    expect(sub.state).toBe('subscribed');
+    other.unsubscribe();
+    expect([sub.state, other.state]).toEqual(['subscribed', 'unsubscribed']);
+    const refused = client.subscribe('secret', () => {});
+    fake.link.fail(fake.link.last('sub').id, 'forbidden');
+    await tick();
+    expect(refused.state).toBe('unsubscribed');
+  });
+});
