@@ -28,7 +28,9 @@ export default [
     // 7 KiB until per-handler payload schemas (Standard Schema, `subscribe(…, { schema })`): +130 B.
     // What the issue's half KiB was for is now all in (retries, `subs`, pause, schemas: ~550 B);
     // the restructuring that was to pay for it has not yet (see the 6.7 KiB note).
-    limit: '7.1 KiB',
+    // 7.1 KiB until each subscription became one object with prototype getters (was an entry, a
+    // handle and three closures): +70 B for 1.0 → 0.72 KB of heap per subscription.
+    limit: '7.2 KiB',
     modifyEsbuildConfig: esm,
   },
   {

@@ -62,13 +62,39 @@ export interface Subscription {
   unsubscribe(): void;
 }
 
-interface Entry {
-  fn: MessageHandler;
-  opts: SubscribeOptions | undefined;
+/** What a handle needs of the subscriptions that made it. */
+interface Owner {
+  readonly topics: Map<string, Topic>;
+  leave(entry: Entry): void;
+}
+
+/**
+ * One handler's hold on a topic, and the {@link Subscription} the app gets: one object, its
+ * getters on the prototype (an app with thousands of subscriptions holds one closure for each).
+ */
+class Entry implements Subscription {
   /** Refused or unsubscribed. */
   done?: boolean;
   /** The last asynchronous validation, so the next message waits its turn. */
   queue?: Promise<unknown>;
+
+  constructor(
+    readonly topic: string,
+    readonly fn: MessageHandler,
+    readonly opts: SubscribeOptions | undefined,
+    private readonly owner_: Owner,
+  ) {}
+
+  get recovered(): boolean | undefined {
+    return this.done ? undefined : this.owner_.topics.get(this.topic)?.recovered;
+  }
+
+  get state(): SubscriptionState {
+    return this.done ? 'unsubscribed' : this.owner_.topics.get(this.topic)?.live ? 'subscribed' : 'subscribing';
+  }
+
+  /** An own function, so `const { unsubscribe } = client.subscribe(…)` works. */
+  readonly unsubscribe = (): void => this.owner_.leave(this);
 }
 
 /** The handlers of one topic, with the result of its last confirmation (`undefined` while none). */
@@ -133,6 +159,20 @@ const isPersonal = (stream: string) => /^(user|device):/.test(stream);
 export function createSubscriptions(hooks: SubscriptionHooks): Subscriptions {
   const topics = new Map<string, Topic>();
   const positions = new Map<string, StreamPosition>();
+  const owner: Owner = {
+    topics,
+    leave(entry) {
+      const topic = entry.topic;
+      const cur = topics.get(topic);
+      if (entry.done || !cur) return;
+      entry.done = true;
+      cur.delete(entry);
+      if (cur.size) return;
+      topics.delete(topic);
+      if (!isPersonal(topic)) positions.delete(topic);
+      hooks.unsub(topic);
+    },
+  };
   const granted = new Set<string>();
   const ours = (stream: string) => topics.has(stream) || granted.has(stream);
   // Recent ids, bounded: a Set iterates in insertion order, so its first id is the oldest.
@@ -217,31 +257,13 @@ export function createSubscriptions(hooks: SubscriptionHooks): Subscriptions {
 
   return {
     add(topic, fn, opts) {
-      const entry: Entry = { fn, opts };
+      const entry = new Entry(topic, fn, opts, owner);
       let t = topics.get(topic);
       const first = !t;
       if (!t) topics.set(topic, (t = new Set()));
       t.add(entry);
       if (first) hooks.sub(topic);
-      return {
-        topic,
-        get recovered() {
-          return entry.done ? undefined : topics.get(topic)?.recovered;
-        },
-        get state() {
-          return entry.done ? 'unsubscribed' : topics.get(topic)?.live ? 'subscribed' : 'subscribing';
-        },
-        unsubscribe() {
-          const cur = topics.get(topic);
-          if (entry.done || !cur) return;
-          entry.done = true;
-          cur.delete(entry);
-          if (cur.size) return;
-          topics.delete(topic);
-          if (!isPersonal(topic)) positions.delete(topic);
-          hooks.unsub(topic);
-        },
-      };
+      return entry;
     },
     topics: () => topics.keys(),
     has: (topic: string) => topics.has(topic),
