@@ -1,0 +1,135 @@
+import { randomUUID } from 'node:crypto';
+import type { Server as HttpServer } from 'node:http';
+import { Server as SocketIoServer, type Socket } from 'socket.io';
+import { ErrorCode } from 'sdk-realtime/protocol';
+import type { TokenAuthority } from '../auth';
+import { MAX_NAME_LENGTH } from '../connection/input';
+import { Refusal } from '../connection/refusal';
+import { clientIp } from '../http-util';
+import { identifyHandshake } from './identity';
+import type { ResolvedSocketIoOptions } from './options';
+import { BridgedSocket, type BridgeCore } from './socket';
+
+export type { SocketIoOptions } from './options';
+
+/** The socket.io server mounted beside the native protocol. */
+export interface SocketIoBridge {
+  /** Whether an HTTP request (by its URL) is socket.io's: the native upgrade handler leaves those alone. */
+  owns(url: string | undefined): boolean;
+  /** Open bridged sockets, and what they hold. */
+  stats(): { connections: number; subscriptions: number; watches: number };
+  /** Disconnect every socket (their clients reconnect, to another node if there is one) and stop the engine. */
+  close(): Promise<void>;
+}
+
+/** What the bridge needs from the server. */
+export interface BridgeDeps extends BridgeCore {
+  auth: TokenAuthority;
+  /** Native connections open now: together with the bridged ones, at most `maxConnections`. */
+  nativeConnections(): number;
+}
+
+/** A handshake refusal as socket.io carries it to the client's `connect_error`: the message, and `data.code`. */
+function refusalError(code: string, message: string, retryAfter?: number): Error {
+  const e = new Error(message) as Error & { data: unknown };
+  e.data = retryAfter === undefined ? { code } : { code, retryAfter };
+  return e;
+}
+
+/**
+ * Mount the real socket.io server on `http` (same port, path `options.path`). Each app is a
+ * namespace `/<appId>` (the `apps` allow-list applies; the main namespace `/` is refused); a
+ * socket is admitted once its identity checks out (./identity.ts) and then lives as a
+ * {@link BridgedSocket}, a subscriber of the same broker as native connections.
+ */
+export function mountSocketIo(http: HttpServer, deps: BridgeDeps, options: ResolvedSocketIoOptions): SocketIoBridge {
+  const o = deps.options;
+  const prefix = options.path + '/';
+  const sockets = new Set<BridgedSocket>();
+  const perIp = new Map<string, number>();
+  const cors = o.corsOrigins === undefined ? undefined : { origin: o.corsOrigins === '*' ? true : o.corsOrigins };
+  const io = new SocketIoServer(http, {
+    path: options.path,
+    transports: options.transports,
+    serveClient: false,
+    maxHttpBufferSize: o.maxFrameBytes,
+    pingInterval: o.pingInterval,
+    connectTimeout: o.handshakeTimeout,
+    // Namespaces come and go with their sockets (one per app seen), so unknown app ids hold nothing.
+    cleanupEmptyChildNamespaces: true,
+    // Other upgrades (the native /ws) belong to the server's own handler: engine.io must not end them.
+    destroyUpgrade: false,
+    ...(cors ? { cors } : {}),
+  } as ConstructorParameters<typeof SocketIoServer>[1]);
+  io.engine.on('connection_error', (e: { message?: string }) => o.logger.warn(`socket.io connection error: ${e.message ?? 'unknown'}`));
+
+  io.of('/').use((_socket, next) => next(refusalError(ErrorCode.BadRequest, 'connect to the namespace of your app: /<appId>')));
+
+  const apps = io.of((name, _auth, next) => {
+    const app = name.slice(1);
+    next(null, app.length > 0 && app.length <= MAX_NAME_LENGTH && (!o.apps || o.apps.has(app)));
+  });
+
+  apps.use((socket, next) => {
+    const ip = clientIp(socket.request, o.trustProxy);
+    if (sockets.size + deps.nativeConnections() >= o.maxConnections) {
+      deps.metrics.connectionRefused('global');
+      return next(refusalError(ErrorCode.RateLimited, 'server at its connection limit', 5000));
+    }
+    if ((perIp.get(ip) ?? 0) >= o.maxConnectionsPerIp) {
+      deps.metrics.connectionRefused('per_ip');
+      return next(refusalError(ErrorCode.RateLimited, 'too many connections from this address', 5000));
+    }
+    const app = socket.nsp.name.slice(1);
+    const client = randomUUID();
+    identifyHandshake(app, socket.handshake, deps, client, options.trustClientHeaders, () => socket.conn.readyState !== 'open').then(
+      (ctx) => {
+        if (!ctx) return next(refusalError(ErrorCode.BadRequest, 'gone'));
+        (socket.data as { ctx?: unknown }).ctx = ctx;
+        next();
+      },
+      (e: unknown) => {
+        if (e instanceof Refusal) return next(refusalError(e.error.code, e.error.message));
+        o.logger.error('socket.io handshake failed', e);
+        next(refusalError(ErrorCode.Internal, 'internal server error'));
+      },
+    );
+  });
+
+  apps.on('connection', (socket: Socket) => {
+    const ctx = (socket.data as { ctx: ConstructorParameters<typeof BridgedSocket>[1] }).ctx;
+    const ip = clientIp(socket.request, o.trustProxy);
+    perIp.set(ip, (perIp.get(ip) ?? 0) + 1);
+    const bridged = new BridgedSocket(socket, ctx, deps, (gone) => {
+      sockets.delete(gone);
+      const n = (perIp.get(ip) ?? 1) - 1;
+      if (n > 0) perIp.set(ip, n);
+      else perIp.delete(ip);
+    });
+    sockets.add(bridged);
+    bridged.start().catch((e: unknown) => {
+      o.logger.warn(`socket.io ${bridged.id}: personal streams not subscribed: ${e instanceof Error ? e.message : String(e)}`);
+      bridged.disconnect(true);
+    });
+  });
+
+  let closing: Promise<void> | undefined;
+  return {
+    owns: (url) => url !== undefined && url.slice(0, prefix.length) === prefix,
+    stats: () => {
+      let subscriptions = 0;
+      let watches = 0;
+      for (const s of sockets) {
+        const st = s.stats();
+        subscriptions += st.subscriptions;
+        watches += st.watches;
+      }
+      return { connections: sockets.size, subscriptions, watches };
+    },
+    close: () =>
+      (closing ??= (async () => {
+        for (const s of [...sockets]) s.disconnect(true);
+        io.engine.close();
+      })()),
+  };
+}
