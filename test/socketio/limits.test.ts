@@ -52,6 +52,24 @@ describe('socket.io bridge: input and limits', () => {
     expect(server.stats().subscriptions).toBe(3);
   });
 
+  it('a disconnect releases every subscription, watch and online count', async () => {
+    const server = await startBridge({ presenceInterval: 10 });
+    const watcher = legacy(server, 'shop', 'w');
+    await connected(watcher);
+    const counts = inbox(watcher);
+    await ask(watcher, 'subscribeCount', ['room']);
+    const s = legacy(server, 'shop', 'u', 'd');
+    await connected(s);
+    await ask(s, 'subscribe', ['room', 'other']);
+    await ask(s, 'subscribeCount', ['room', 'other']);
+    await until(() => (counts.at(-1) as { count?: number })?.count === 1, 'count 1');
+    expect(server.stats()).toEqual({ connections: 2, subscriptions: 2, watches: 3 });
+    s.close();
+    await until(() => server.stats().connections === 1, 'the socket gone');
+    expect(server.stats()).toEqual({ connections: 1, subscriptions: 0, watches: 1 });
+    await until(() => (counts.at(-1) as { count?: number })?.count === 0, 'count back to 0');
+  });
+
   it('applies the canSubscribe hook like native connections', async () => {
     const server = await startBridge({ canSubscribe: (ctx, topic) => !topic.startsWith('admin:') || ctx.user === 'root' });
     const s = legacy(server, 'shop', 'u');

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Server as HttpServer } from 'node:http';
-import { Server as SocketIoServer, type Socket } from 'socket.io';
+import { Server as SocketIoServer } from 'socket.io';
 import { ErrorCode } from 'sdk-realtime/protocol';
 import type { TokenAuthority } from '../auth';
 import { MAX_NAME_LENGTH } from '../connection/input';
@@ -82,35 +82,34 @@ export function mountSocketIo(http: HttpServer, deps: BridgeDeps, options: Resol
     }
     const app = socket.nsp.name.slice(1);
     const client = randomUUID();
-    identifyHandshake(app, socket.handshake, deps, client, options.trustClientHeaders, () => socket.conn.readyState !== 'open').then(
-      (ctx) => {
-        if (!ctx) return next(refusalError(ErrorCode.BadRequest, 'gone'));
-        (socket.data as { ctx?: unknown }).ctx = ctx;
+    const gone = () => socket.conn.readyState !== 'open';
+    identifyHandshake(app, socket.handshake, deps, client, options.trustClientHeaders, gone)
+      .then(async (ctx) => {
+        if (!ctx || gone()) return next(refusalError(ErrorCode.BadRequest, 'gone'));
+        perIp.set(ip, (perIp.get(ip) ?? 0) + 1);
+        const bridged = new BridgedSocket(socket, ctx, deps, (left) => {
+          sockets.delete(left);
+          const n = (perIp.get(ip) ?? 1) - 1;
+          if (n > 0) perIp.set(ip, n);
+          else perIp.delete(ip);
+        });
+        sockets.add(bridged);
+        // Personal streams are live before the client hears `connect`: a /notify right after it arrives.
+        try {
+          await bridged.start();
+        } catch (e) {
+          bridged.release();
+          o.logger.warn(`socket.io ${client}: personal streams not subscribed: ${e instanceof Error ? e.message : String(e)}`);
+          return next(refusalError(ErrorCode.Internal, 'service unavailable, retry later', 1000));
+        }
+        if (gone()) bridged.release();
         next();
-      },
-      (e: unknown) => {
+      })
+      .catch((e: unknown) => {
         if (e instanceof Refusal) return next(refusalError(e.error.code, e.error.message));
         o.logger.error('socket.io handshake failed', e);
         next(refusalError(ErrorCode.Internal, 'internal server error'));
-      },
-    );
-  });
-
-  apps.on('connection', (socket: Socket) => {
-    const ctx = (socket.data as { ctx: ConstructorParameters<typeof BridgedSocket>[1] }).ctx;
-    const ip = clientIp(socket.request, o.trustProxy);
-    perIp.set(ip, (perIp.get(ip) ?? 0) + 1);
-    const bridged = new BridgedSocket(socket, ctx, deps, (gone) => {
-      sockets.delete(gone);
-      const n = (perIp.get(ip) ?? 1) - 1;
-      if (n > 0) perIp.set(ip, n);
-      else perIp.delete(ip);
-    });
-    sockets.add(bridged);
-    bridged.start().catch((e: unknown) => {
-      o.logger.warn(`socket.io ${bridged.id}: personal streams not subscribed: ${e instanceof Error ? e.message : String(e)}`);
-      bridged.disconnect(true);
-    });
+      });
   });
 
   let closing: Promise<void> | undefined;

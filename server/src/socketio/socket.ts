@@ -72,7 +72,9 @@ export class BridgedSocket implements Subscriber, CountWatcher, PresenceMember {
     this.bucket = new TokenBucket(rateLimit.frames, rateLimit.per);
     core.metrics.connections++;
     socket.on('error', (e: Error) => core.options.logger.warn(`socket.io ${this.id} error: ${e.message}`));
-    socket.on('disconnect', () => this.cleanup());
+    // `disconnect` once connected; the engine connection closing covers a socket that never got there.
+    socket.on('disconnect', this.release);
+    socket.conn.once('close', this.release);
     this.on('subscribe', (topics) => this.subscribe(topics));
     this.on('unsubscribe', (topics) => this.unsubscribe(topics));
     this.on('subscribeCount', (topics) => this.watch(topics));
@@ -302,9 +304,11 @@ export class BridgedSocket implements Subscriber, CountWatcher, PresenceMember {
     }, Math.max(0, delay));
   }
 
-  private cleanup(): void {
+  /** The socket is gone: release every subscription, watch and timer. Idempotent. */
+  readonly release = (): void => {
     if (!this.open) return;
     this.open = false;
+    this.socket.conn.off('close', this.release);
     clearTimeout(this.expiryTimer);
     const { broker, presence, metrics } = this.core;
     const { app } = this.ctx;
@@ -319,5 +323,5 @@ export class BridgedSocket implements Subscriber, CountWatcher, PresenceMember {
     this.counted.clear();
     metrics.connections--;
     this.onClosed(this);
-  }
+  };
 }
