@@ -127,7 +127,7 @@ export function mountSocketIo(http: HttpServer, deps: BridgeDeps, options: Resol
     },
     close: () =>
       (closing ??= (async () => {
-        for (const s of [...sockets]) s.disconnect(true);
+        for (const s of [...sockets]) s.disconnect();
         io.engine.close();
       })()),
   };

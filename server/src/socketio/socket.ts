@@ -99,10 +99,14 @@ export class BridgedSocket implements Subscriber, CountWatcher, PresenceMember {
     return { subscriptions: this.topics.size, watches: this.counted.size };
   }
 
-  /** Disconnect; `reconnect` closes the transport without a disconnect packet, so the client reconnects on its own. */
-  disconnect(reconnect = true): void {
+  /**
+   * Close the socket's engine.io connection without a socket.io disconnect packet: its client sees
+   * `transport close` and reconnects on its own, with backoff (a disconnect packet would make it
+   * stay away). Other namespaces multiplexed on that connection reconnect with it.
+   */
+  disconnect(): void {
     if (!this.open) return;
-    this.socket.disconnect(reconnect);
+    this.socket.conn.close();
   }
 
   // ------------------------------------------------------------ Subscriber / CountWatcher
@@ -112,7 +116,7 @@ export class BridgedSocket implements Subscriber, CountWatcher, PresenceMember {
     const buffered = (this.socket.conn as unknown as { writeBuffer?: unknown[] }).writeBuffer?.length ?? 0;
     if (buffered >= MAX_BUFFERED_PACKETS) {
       this.core.metrics.error('slow_consumer');
-      this.disconnect(true);
+      this.disconnect();
       return;
     }
     this.core.metrics.messagesDelivered++;
@@ -180,7 +184,7 @@ export class BridgedSocket implements Subscriber, CountWatcher, PresenceMember {
     }
     if (++this.refusedInWindow >= ABUSE_FACTOR * frames) {
       this.core.metrics.error(ErrorCode.RateLimited);
-      this.disconnect(false);
+      this.disconnect();
       return;
     }
     answer({ ok: false, error: { code: ErrorCode.RateLimited, message: 'too many events', retryAfter: Math.max(1, this.bucket.retryAfter()) } });
@@ -300,7 +304,7 @@ export class BridgedSocket implements Subscriber, CountWatcher, PresenceMember {
     this.expiryTimer = setTimeout(() => {
       if (!this.open) return;
       this.socket.emit('error', { code: ErrorCode.TokenExpired, message: 'token expired' });
-      this.disconnect(true);
+      this.disconnect();
     }, Math.max(0, delay));
   }
 
