@@ -160,7 +160,7 @@ export async function createServer(options: ServerOptions): Promise<RealtimeServ
     wss.handleUpgrade(req, socket, head, (ws) => {
       const fromIp = perIp.get(ip) ?? 0;
       const refusal =
-        connections.size >= o.maxConnections ? 'global' : fromIp >= o.maxConnectionsPerIp ? 'per_ip' : undefined;
+        connections.size + (socketIo?.count() ?? 0) >= o.maxConnections ? 'global' : fromIp >= o.maxConnectionsPerIp ? 'per_ip' : undefined;
       if (refusal) {
         // 1013 "try again later": a client backs off and retries; nothing was allocated for it.
         metrics.connectionRefused(refusal);

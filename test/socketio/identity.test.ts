@@ -1,3 +1,4 @@
+import { WebSocket } from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanup, notify, signToken } from '../support/harness';
 import { connectTo, connected, inbox, legacy, refused, startBridge, until } from './helpers';
@@ -82,5 +83,15 @@ describe('socket.io bridge: identity', () => {
     await connected(legacy(server, 'shop', 'b'));
     const e = await refused(legacy(server, 'shop', 'c'));
     expect(e.message).toMatch(/connection limit/);
+  });
+});
+
+describe('socket.io bridge: the shared connection limit', () => {
+  it('a native connection is refused (1013) when socket.io sockets fill maxConnections', async () => {
+    const server = await startBridge({ maxConnections: 1 });
+    await connected(legacy(server, 'shop', 'a'));
+    const ws = new WebSocket(server.url);
+    const code = await new Promise<number>((resolve) => ws.on('close', (c) => resolve(c)));
+    expect(code).toBe(1013);
   });
 });

@@ -16,6 +16,8 @@ export type { SocketIoOptions } from './options';
 export interface SocketIoBridge {
   /** Whether an HTTP request (by its URL) is socket.io's: the native upgrade handler leaves those alone. */
   owns(url: string | undefined): boolean;
+  /** Bridged sockets open now (for the shared `maxConnections`). */
+  count(): number;
   /** Open bridged sockets, and what they hold. */
   stats(): { connections: number; subscriptions: number; watches: number };
   /** Disconnect every socket (their clients reconnect, to another node if there is one) and stop the engine. */
@@ -115,6 +117,7 @@ export function mountSocketIo(http: HttpServer, deps: BridgeDeps, options: Resol
   let closing: Promise<void> | undefined;
   return {
     owns: (url) => url !== undefined && url.slice(0, prefix.length) === prefix,
+    count: () => sockets.size,
     stats: () => {
       let subscriptions = 0;
       let watches = 0;
