@@ -8,7 +8,7 @@ import { Refusal } from '../connection/refusal';
 import { clientIp } from '../http-util';
 import { identifyHandshake } from './identity';
 import type { ResolvedSocketIoOptions } from './options';
-import { BridgedSocket, type BridgeCore } from './socket';
+import { BridgedSocket, type BridgeCore, type PacketEncoder } from './socket';
 
 export type { SocketIoOptions } from './options';
 
@@ -94,7 +94,7 @@ export function mountSocketIo(http: HttpServer, deps: BridgeDeps, options: Resol
           const n = (perIp.get(ip) ?? 1) - 1;
           if (n > 0) perIp.set(ip, n);
           else perIp.delete(ip);
-        });
+        }, io.encoder as unknown as PacketEncoder);
         sockets.add(bridged);
         // Personal streams are live before the client hears `connect`: a /notify right after it arrives.
         try {

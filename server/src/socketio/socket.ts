@@ -3,6 +3,7 @@ import { ErrorCode, type WireError } from 'sdk-realtime/protocol';
 import type { Broker, Delivery, StreamOffset, Subscriber } from '../brokers/types';
 import { subscribeRefusal } from '../connection/admission';
 import { wireError as err } from '../connection/refusal';
+import { textFrame } from '../connection/wire';
 import type { Metrics } from '../metrics';
 import type { ConnectionContext, ResolvedOptions } from '../options';
 import type { CountWatcher, Presence, PresenceMember } from '../presence';
@@ -32,6 +33,25 @@ const MAX_TIMER = 2 ** 31 - 1;
 
 /** Event names the socket.io server refuses to emit: a topic so named gets `dataUpdate` only. */
 const RESERVED = new Set(['connect', 'connect_error', 'disconnect', 'disconnecting', 'newListener', 'removeListener']);
+
+/** socket.io's packet encoder (`io.encoder`): a packet to the strings the engine writes. */
+export interface PacketEncoder {
+  encode(packet: { type: number; nsp: string; data: unknown[] }): unknown[];
+}
+/** socket.io-parser's EVENT packet type. */
+const EVENT = 2;
+/** What the engine client of a socket offers adapters: pre-encoded packets written as they are. */
+type EngineClient = { writeToEngine?: (packets: unknown[], opts: WriteOptions) => void };
+/** `wsPreEncodedFrame`: the WebSocket frame of the engine.io message, written as is by engine.io's WebSocket transport. */
+type WriteOptions = { preEncoded: true; wsPreEncodedFrame?: Buffer[] };
+type Encoded = { packets: unknown[]; opts: WriteOptions };
+
+/**
+ * Encoded `dataUpdate` (and topic event) packets per delivery, namespace and event, kept as long as
+ * the delivery object lives: a broadcast to many sockets is encoded once, as socket.io's own room
+ * broadcasts are (the adapter writes pre-encoded packets the same way).
+ */
+const encodedDeliveries = new WeakMap<Delivery, Map<string, Encoded>>();
 
 /** Per-topic answer of `subscribe`-family acknowledgements. */
 export type TopicResult = { ok: true } | { ok: false; error: WireError };
@@ -66,6 +86,7 @@ export class BridgedSocket implements Subscriber, CountWatcher, PresenceMember {
     private readonly ctx: ConnectionContext,
     private readonly core: BridgeCore,
     private readonly onClosed: (s: BridgedSocket) => void,
+    private readonly encoder?: PacketEncoder,
   ) {
     this.id = ctx.client;
     const { rateLimit } = core.options;
@@ -120,10 +141,35 @@ export class BridgedSocket implements Subscriber, CountWatcher, PresenceMember {
       return;
     }
     this.core.metrics.messagesDelivered++;
-    this.socket.emit('dataUpdate', delivery.data);
+    this.send(delivery, 'dataUpdate');
     for (const m of matched) {
-      if (this.topics.has(m.stream) && !RESERVED.has(m.stream)) this.socket.emit(m.stream, delivery.data);
+      if (this.topics.has(m.stream) && !RESERVED.has(m.stream)) this.send(delivery, m.stream);
     }
+  }
+
+  /** Emit `event` with the delivery's data, encoded once per delivery for every socket of the namespace. */
+  private send(delivery: Delivery, event: string): void {
+    const client = this.socket.client as unknown as EngineClient;
+    if (!this.encoder || typeof client.writeToEngine !== 'function') {
+      this.socket.emit(event, delivery.data);
+      return;
+    }
+    if (this.socket.conn.readyState !== 'open') return;
+    const nsp = this.socket.nsp.name;
+    const key = `${nsp}\u0000${event}`;
+    let cache = encodedDeliveries.get(delivery);
+    let encoded = cache?.get(key);
+    if (!encoded) {
+      const packets = this.encoder.encode({ type: EVENT, nsp, data: [event, delivery.data] });
+      const opts: WriteOptions = { preEncoded: true };
+      // "4": engine.io's message packet type. One frame shared by every WebSocket recipient.
+      if (packets.length === 1 && typeof packets[0] === 'string') opts.wsPreEncodedFrame = [textFrame('4' + packets[0])];
+      encoded = { packets, opts };
+      if (!cache) encodedDeliveries.set(delivery, (cache = new Map()));
+      cache.set(key, encoded);
+    }
+    // A fresh options object per write: the engine keeps it with the queued packet.
+    client.writeToEngine.call(client, encoded.packets, { ...encoded.opts });
   }
 
   sendCount(topic: string, users: number): void {
