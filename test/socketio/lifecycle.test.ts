@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createServer } from '../../server/src/index';
 import { cleanup, signToken } from '../support/harness';
-import { connectTo, connected, inbox, legacy, startBridge, until } from './helpers';
+import { connectTo, connected, inbox, legacy, refused, startBridge, until } from './helpers';
 
 afterEach(cleanup);
 
@@ -46,5 +46,16 @@ describe('socket.io bridge: life cycle and options', () => {
     await connected(s);
     const res = await fetch(`${server.httpUrl}/socket.io/?EIO=4&transport=polling`);
     expect(res.status).toBe(404);
+  });
+});
+
+describe('socket.io bridge: polling only', () => {
+  it('with transports [polling], a WebSocket upgrade on the socket.io path is refused (not left hanging, not taken as native)', async () => {
+    const server = await startBridge({ socketIo: { trustClientHeaders: true, transports: ['polling'] } });
+    const polling = legacy(server, 'shop', 'p', undefined, { transports: ['polling'] });
+    await connected(polling);
+    const ws = legacy(server, 'shop', 'w');
+    const e = await refused(ws);
+    expect(e.message).toMatch(/websocket error/);
   });
 });

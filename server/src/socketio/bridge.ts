@@ -63,6 +63,12 @@ export function mountSocketIo(http: HttpServer, deps: BridgeDeps, options: Resol
     destroyUpgrade: false,
     ...(cors ? { cors } : {}),
   } as ConstructorParameters<typeof SocketIoServer>[1]);
+  if (!options.transports.includes('websocket')) {
+    // engine.io then listens for no upgrade at all; the native handler leaves this path alone: refuse here.
+    http.on('upgrade', (req, socket) => {
+      if (req.url?.slice(0, prefix.length) === prefix) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    });
+  }
   io.engine.on('connection_error', (e: { message?: string }) => o.logger.warn(`socket.io connection error: ${e.message ?? 'unknown'}`));
 
   io.of('/').use((_socket, next) => next(refusalError(ErrorCode.BadRequest, 'connect to the namespace of your app: /<appId>')));
