@@ -95,3 +95,25 @@ describe('socket.io bridge: the shared connection limit', () => {
     expect(code).toBe(1013);
   });
 });
+
+describe('socket.io bridge: per-address limit', () => {
+  it('refuses sockets beyond maxConnectionsPerIp with the reason, and admits again once one leaves', async () => {
+    const server = await startBridge({ maxConnectionsPerIp: 2 });
+    const a = legacy(server, 'shop', 'a');
+    await connected(a);
+    await connected(legacy(server, 'shop', 'b'));
+    const e = await refused(legacy(server, 'shop', 'c'));
+    expect(e.message).toMatch(/too many connections from this address/);
+    a.close();
+    await until(() => server.stats().connections === 1, 'a gone');
+    await connected(legacy(server, 'shop', 'd'));
+  });
+
+  it('bounds engine.io sessions that never join a namespace (twice the per-address limit)', async () => {
+    const server = await startBridge({ maxConnectionsPerIp: 2 });
+    const handshake = () => fetch(`${server.httpUrl}/socket.io/?EIO=4&transport=polling`);
+    const answers = [];
+    for (let i = 0; i < 5; i++) answers.push((await handshake()).status);
+    expect(answers).toEqual([200, 200, 200, 200, 403]);
+  });
+});

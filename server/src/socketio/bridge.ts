@@ -31,6 +31,9 @@ export interface BridgeDeps extends BridgeCore {
   nativeConnections(): number;
 }
 
+/** engine.io sessions allowed, as a multiple of `maxConnections` and `maxConnectionsPerIp`. */
+const ENGINE_SLACK = 2;
+
 /** A handshake refusal as socket.io carries it to the client's `connect_error`: the message, and `data.code`. */
 function refusalError(code: string, message: string, retryAfter?: number): Error {
   const e = new Error(message) as Error & { data: unknown };
@@ -49,6 +52,8 @@ export function mountSocketIo(http: HttpServer, deps: BridgeDeps, options: Resol
   const prefix = options.path + '/';
   const sockets = new Set<BridgedSocket>();
   const perIp = new Map<string, number>();
+  /** engine.io sessions per client address (each may hold several namespaces). */
+  const enginePerIp = new Map<string, number>();
   const cors = o.corsOrigins === undefined ? undefined : { origin: o.corsOrigins === '*' ? true : o.corsOrigins };
   const io = new SocketIoServer(http, {
     path: options.path,
@@ -61,6 +66,14 @@ export function mountSocketIo(http: HttpServer, deps: BridgeDeps, options: Resol
     cleanupEmptyChildNamespaces: true,
     // Other upgrades (the native /ws) belong to the server's own handler: engine.io must not end them.
     destroyUpgrade: false,
+    // engine.io sessions (before any namespace) are bounded too, at twice the connection limits, so
+    // a flood of handshakes that never join a namespace cannot pile up until `connectTimeout`.
+    // Below that, the namespace check refuses first, with a reason the client sees.
+    allowRequest: (req, callback) => {
+      if (io.engine.clientsCount + deps.nativeConnections() >= ENGINE_SLACK * o.maxConnections) return callback('server at its connection limit', false);
+      if ((enginePerIp.get(clientIp(req, o.trustProxy)) ?? 0) >= ENGINE_SLACK * o.maxConnectionsPerIp) return callback('too many connections from this address', false);
+      callback(null, true);
+    },
     ...(cors ? { cors } : {}),
   } as ConstructorParameters<typeof SocketIoServer>[1]);
   if (!options.transports.includes('websocket')) {
@@ -69,6 +82,15 @@ export function mountSocketIo(http: HttpServer, deps: BridgeDeps, options: Resol
       if (req.url?.slice(0, prefix.length) === prefix) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
     });
   }
+  io.engine.on('connection', (conn: { request: Parameters<typeof clientIp>[0]; once(event: 'close', listener: () => void): void }) => {
+    const ip = clientIp(conn.request, o.trustProxy);
+    enginePerIp.set(ip, (enginePerIp.get(ip) ?? 0) + 1);
+    conn.once('close', () => {
+      const n = (enginePerIp.get(ip) ?? 1) - 1;
+      if (n > 0) enginePerIp.set(ip, n);
+      else enginePerIp.delete(ip);
+    });
+  });
   io.engine.on('connection_error', (e: { message?: string }) => o.logger.warn(`socket.io connection error: ${e.message ?? 'unknown'}`));
 
   io.of('/').use((_socket, next) => next(refusalError(ErrorCode.BadRequest, 'connect to the namespace of your app: /<appId>')));
