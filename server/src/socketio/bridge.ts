@@ -91,7 +91,9 @@ export function mountSocketIo(http: HttpServer, deps: BridgeDeps, options: Resol
       else enginePerIp.delete(ip);
     });
   });
-  io.engine.on('connection_error', (e: { message?: string }) => o.logger.warn(`socket.io connection error: ${e.message ?? 'unknown'}`));
+  // Bad handshakes (unknown sid, wrong transport, refused by allowRequest) are counted, not logged:
+  // a flood of them must not become a flood of log lines.
+  io.engine.on('connection_error', () => deps.metrics.error('socketio_handshake'));
 
   io.of('/').use((_socket, next) => next(refusalError(ErrorCode.BadRequest, 'connect to the namespace of your app: /<appId>')));
 
