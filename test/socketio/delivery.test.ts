@@ -35,6 +35,20 @@ describe('socket.io bridge: delivery of POST /notify', () => {
     expect(otherUpdates).toEqual([{ marker: 'end' }]);
   });
 
+  it('with topicEvents: false, messages arrive as dataUpdate only', async () => {
+    const server = await startBridge({ socketIo: { trustClientHeaders: true, topicEvents: false } });
+    const s = legacy(server, 'shop', 'u');
+    await connected(s);
+    const updates = inbox(s);
+    const onTopic = inbox(s, 'news');
+    await subscribed(s, ['news']);
+    await notify(server, { appId: 'shop', eventTopics: ['news'], data: { n: 1 } });
+    await notify(server, { appId: 'shop', eventTopics: ['news'], data: { marker: 'end' } });
+    await until(() => updates.some(isMarker('end')), 'marker');
+    expect(updates).toEqual([{ n: 1 }, { marker: 'end' }]);
+    expect(onTopic).toEqual([]);
+  });
+
   it('unsubscribe stops a topic; an array or a single topic is accepted', async () => {
     const server = await startBridge();
     const s = legacy(server, 'shop', 'u1');

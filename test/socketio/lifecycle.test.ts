@@ -38,6 +38,7 @@ describe('socket.io bridge: life cycle and options', () => {
     await expect(createServer({ ...base, socketIo: { path: '/' } })).rejects.toThrow(/option "socketIo.path"/);
     await expect(createServer({ ...base, socketIo: { transports: ['carrier-pigeon'] as never } })).rejects.toThrow(/option "socketIo.transports"/);
     await expect(createServer({ ...base, socketIo: { trustClientHeaders: 'true' as never } })).rejects.toThrow(/option "socketIo.trustClientHeaders" must be a boolean/);
+    await expect(createServer({ ...base, socketIo: { topicEvents: 1 as never } })).rejects.toThrow(/option "socketIo.topicEvents" must be a boolean/);
   });
 
   it('serves socket.io on a custom path, and leaves /socket.io/ alone then', async () => {

@@ -124,7 +124,7 @@ export function mountSocketIo(http: HttpServer, deps: BridgeDeps, options: Resol
           const n = (perIp.get(ip) ?? 1) - 1;
           if (n > 0) perIp.set(ip, n);
           else perIp.delete(ip);
-        }, io.encoder as unknown as PacketEncoder);
+        }, io.encoder as unknown as PacketEncoder, options.topicEvents);
         sockets.add(bridged);
         // Personal streams are live before the client hears `connect`: a /notify right after it arrives.
         try {

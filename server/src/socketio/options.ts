@@ -21,6 +21,12 @@ export interface SocketIoOptions {
    * (docs/socketio.md); `['websocket']` does not.
    */
   transports?: Array<'polling' | 'websocket'>;
+  /**
+   * Also emit each message as an event named after each subscribed topic it was sent to (for
+   * `socket.on(topic)`), besides `dataUpdate`. Default `true`. That is a second packet per delivery:
+   * `false` halves the bridge's per-delivery work when clients listen to `dataUpdate` only.
+   */
+  topicEvents?: boolean;
 }
 
 /** {@link SocketIoOptions} with defaults applied. */
@@ -28,6 +34,7 @@ export interface ResolvedSocketIoOptions {
   trustClientHeaders: boolean;
   path: string;
   transports: Array<'polling' | 'websocket'>;
+  topicEvents: boolean;
 }
 
 /** `undefined` when the bridge is off (`false` or absent). A bad option throws a TypeError naming it. */
@@ -45,5 +52,6 @@ export function resolveSocketIoOptions(input: unknown): ResolvedSocketIoOptions 
     }
     transports = [...new Set(o.transports)];
   }
-  return { trustClientHeaders: bool('socketIo.trustClientHeaders', o.trustClientHeaders), path: normalized, transports };
+  const topicEvents = o.topicEvents === undefined ? true : bool('socketIo.topicEvents', o.topicEvents);
+  return { trustClientHeaders: bool('socketIo.trustClientHeaders', o.trustClientHeaders), path: normalized, transports, topicEvents };
 }

@@ -87,6 +87,8 @@ export class BridgedSocket implements Subscriber, CountWatcher, PresenceMember {
     private readonly core: BridgeCore,
     private readonly onClosed: (s: BridgedSocket) => void,
     private readonly encoder?: PacketEncoder,
+    /** Emit messages as topic-named events too (`socketIo.topicEvents`). */
+    private readonly topicEvents = true,
   ) {
     this.id = ctx.client;
     const { rateLimit } = core.options;
@@ -142,6 +144,7 @@ export class BridgedSocket implements Subscriber, CountWatcher, PresenceMember {
     }
     this.core.metrics.messagesDelivered++;
     this.send(delivery, 'dataUpdate');
+    if (!this.topicEvents) return;
     for (const m of matched) {
       if (this.topics.has(m.stream) && !RESERVED.has(m.stream)) this.send(delivery, m.stream);
     }
