@@ -48,7 +48,8 @@ async function server(kind) {
     // The socket.io bridge of the reference server: socket.io clients, the broker's fan-out.
     const { redisBroker } = await import('../server/dist/index.js');
     const broker = kind === 'bridge+redis' ? { broker: redisBroker({ url: process.env.BENCH_REDIS_URL }) } : {};
-    const s = await startReferenceServer({ socketIo: { transports: ['websocket'] }, ...broker });
+    // TOPIC_EVENTS=0: `dataUpdate` only (socketIo.topicEvents: false), one packet per delivery.
+    const s = await startReferenceServer({ socketIo: { transports: ['websocket'], topicEvents: process.env.TOPIC_EVENTS !== '0' }, ...broker });
     broadcast = (n) => s.publish('bench', { eventTopics: [TOPIC], data: { ...DATA, n, ts: Date.now() } });
     process.stdout.write(`PORT ${s.port}\n`);
   } else if (kind.startsWith('sdk-realtime')) {
