@@ -5,7 +5,9 @@
 //
 //   node bench/fanout.mjs     env: CONNS=10000 PROCS=2 BURST=20 WAVE=250 KINDS=ws,sdk-realtime,socket.io
 //
-// KINDS may add `ws`: a bare `ws` server sending one pre-encoded text to every socket (the floor
+// KINDS may add `bridge`: the reference server's socket.io bridge (socket.io clients on namespace
+// /bench, `subscribe`, deliveries through the broker as `dataUpdate` plus the topic-named event;
+// `bridge+redis` on the Redis broker, NODES apply), and `ws`: a bare `ws` server sending one pre-encoded text to every socket (the floor
 // any server on this machine stands on), and `sdk-realtime+redis`: the same server on the Redis broker (one node, so the figure
 // is the cost of Redis), and `socket.io+redis`: socket.io with `@socket.io/redis-adapter`; both on
 // BENCH_REDIS_URL or a `redis-server` this script starts on a free port. NODES=2 runs that many
@@ -42,7 +44,15 @@ const DATA = { id: 'ord_8f3a2c', status: 'paid', amount: 99.99, currency: 'EUR' 
 async function server(kind) {
   hardTimeout(280_000, 'fanout server');
   let broadcast;
-  if (kind.startsWith('sdk-realtime')) {
+  if (kind.startsWith('bridge')) {
+    // The socket.io bridge of the reference server: socket.io clients, the broker's fan-out.
+    const { redisBroker } = await import('../server/dist/index.js');
+    const broker = kind === 'bridge+redis' ? { broker: redisBroker({ url: process.env.BENCH_REDIS_URL }) } : {};
+    // TOPIC_EVENTS=0: `dataUpdate` only (socketIo.topicEvents: false), one packet per delivery.
+    const s = await startReferenceServer({ socketIo: { transports: ['websocket'], topicEvents: process.env.TOPIC_EVENTS !== '0' }, ...broker });
+    broadcast = (n) => s.publish('bench', { eventTopics: [TOPIC], data: { ...DATA, n, ts: Date.now() } });
+    process.stdout.write(`PORT ${s.port}\n`);
+  } else if (kind.startsWith('sdk-realtime')) {
     const { redisBroker } = await import('../server/dist/index.js');
     const s = await startReferenceServer(kind === 'sdk-realtime+redis' ? { broker: redisBroker({ url: process.env.BENCH_REDIS_URL }) } : {});
     broadcast = (n) => s.publish('bench', { eventTopics: [TOPIC], data: { ...DATA, n } });
@@ -135,6 +145,19 @@ async function clients(kind, port, count) {
           else if (f.t === 'reply' && f.id === 1) ws.send(JSON.stringify({ t: 'sub', id: 2, topic: TOPIC }));
           else if (f.t === 'reply' && f.id === 2) resolve(ws);
           else if (f.t === 'reply' && f.error) reject(new Error(f.error.code));
+        });
+      } else if (kind.startsWith('bridge')) {
+        // Namespace /bench (the app), then `subscribe` with an ack; count `dataUpdate` only (the
+        // bridge also emits an event named after the topic, the second packet of each delivery).
+        ws.on('message', (raw) => {
+          const s = String(raw);
+          if (s.startsWith('42/bench,["dataUpdate"')) return onMsg(JSON.parse(s.slice(9))[1].ts);
+          if (s.startsWith('42/bench,')) return;
+          if (s === '2') ws.send('3');
+          else if (s.startsWith('0')) ws.send('40/bench,');
+          else if (s.startsWith('40/bench,')) ws.send(`42/bench,1${JSON.stringify(['subscribe', [TOPIC]])}`);
+          else if (s.startsWith('43/bench,1')) resolve(ws);
+          else if (s.startsWith('44/bench,')) reject(new Error(s));
         });
       } else {
         ws.on('message', (raw) => {

@@ -24,6 +24,10 @@ Options:
   --max-connections-per-ip <n>  open connections per client IP (default 100)
   --redis <url>       one of several nodes sharing this Redis (env SDK_REALTIME_REDIS_URL); default in-memory
   --presence-ttl <ms> with --redis: how long a crashed node's connections stay in online counts (default 30000)
+  --socket-io         mount the socket.io bridge on the same port (path /socket.io/; docs/socketio.md)
+  --socket-io-trust-client-headers
+                      socket.io: take x-client-id / x-device-id as the identity when no token is sent
+                      (only behind a gateway that sets them; anyone else can claim any user)
   -h, --help          show this help
 `;
 
@@ -54,6 +58,8 @@ async function main(argv: string[]): Promise<number> {
         'cors-origin': { type: 'string', multiple: true },
         'max-connections': { type: 'string' },
         'max-connections-per-ip': { type: 'string' },
+        'socket-io': { type: 'boolean' },
+        'socket-io-trust-client-headers': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -91,6 +97,7 @@ async function main(argv: string[]): Promise<number> {
   const cors = values['cors-origin'];
   if (dev && !apiKey) apiKey = DEV_API_KEY;
 
+  const socketIo = values['socket-io'] === true || values['socket-io-trust-client-headers'] === true;
   const redisUrl = values.redis ?? process.env.SDK_REALTIME_REDIS_URL ?? undefined;
   const server = await createServer({
     broker: redisUrl ? redisBroker({ url: redisUrl, presenceTtl: count('presence-ttl', values['presence-ttl']) }) : undefined,
@@ -109,11 +116,13 @@ async function main(argv: string[]): Promise<number> {
     // Without the flag the library default applies: shared topics in dev mode, no client publishes otherwise.
     canPublish: values['allow-publish'] === true ? canPublishShared : undefined,
     tokens: { audience: values.audience, issuer: values.issuer, anyApp: values['any-app'] === true },
+    socketIo: socketIo && { trustClientHeaders: values['socket-io-trust-client-headers'] === true },
   });
   const out = (line: string) => process.stdout.write(line + '\n');
   out(`sdk-realtime server listening`);
   out(`  WebSocket: ${server.url}`);
   out(`  HTTP:      ${server.httpUrl}  (POST /notify, GET /healthz, GET /metrics)`);
+  if (socketIo) out(`  socket.io: ${server.httpUrl}/<appId>  (path /socket.io/${values['socket-io-trust-client-headers'] ? '; trusting x-client-id / x-device-id headers' : ''})`);
   // The URL without its password.
   if (redisUrl) out(`  Broker:    redis ${redisUrl.replace(/\/\/[^@/]*@/, '//…@')}`);
   if (dev) {

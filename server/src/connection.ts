@@ -21,6 +21,7 @@ import {
 } from 'sdk-realtime/protocol';
 import type { TokenAuthority } from './auth';
 import { BrokerUnavailableError, IdempotencyConflictError, type Broker, type Delivery, type PublishOptions, type StreamOffset, type Subscriber } from './brokers/types';
+import { subscribeRefusal } from './connection/admission';
 import { StreamAttacher } from './connection/attach';
 import { inputProblem } from './connection/input';
 import { Outbound } from './connection/outbound';
@@ -348,10 +349,7 @@ export class Connection implements Subscriber, CountWatcher {
    */
   private async refusal(topic: string, ctx: ConnectionContext, adding = 0): Promise<WireError | undefined> {
     if (this.personal.has(topic) || this.topics.has(topic)) return undefined;
-    const { options } = this.core;
-    if (!(await options.canSubscribe(ctx, topic))) return err(ErrorCode.Forbidden, `not allowed to subscribe to ${topic}`);
-    if (this.topics.size + adding >= options.maxSubscriptions) return err(ErrorCode.TooManySubscriptions, `at most ${options.maxSubscriptions} subscriptions`);
-    return undefined;
+    return subscribeRefusal(this.core.options, ctx, topic, this.topics.size + adding);
   }
 
   private async subscribe(frame: SubscribeFrame, ctx: ConnectionContext): Promise<void> {

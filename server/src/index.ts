@@ -15,9 +15,11 @@ import { createNotifyHandler } from './notify';
 import { resolveOptions, type ServerOptions } from './options';
 import { Presence } from './presence';
 import { publishTo, type PublishReceipt, type PublishTarget } from './publish';
+import { mountSocketIo, type SocketIoBridge } from './socketio/bridge';
 import { createTelemetryIngest } from './telemetry/index';
 
 export type { ServerOptions, ConnectionContext, RpcMethod, TokenRules } from './options';
+export type { SocketIoOptions } from './socketio/options';
 
 /** WebSocket close code 1013 ("try again later"): the server is at `maxConnections` or `maxConnectionsPerIp`. */
 const TRY_AGAIN_LATER = 1013;
@@ -40,7 +42,7 @@ export { fileSink, type FileSinkOptions, type StoredEvent, type TelemetryServerO
 
 /** Counts of what the server currently holds, for tests and dashboards. */
 export interface ServerStats {
-  /** Open connections that completed `connect`. */
+  /** Open connections that completed `connect` (socket.io sockets included when the bridge is on). */
   connections: number;
   /** Topic subscriptions (`sub`) across connections; personal streams not included. */
   subscriptions: number;
@@ -150,12 +152,15 @@ export async function createServer(options: ServerOptions): Promise<RealtimeServ
     perMessageDeflate: false,
   });
   const perIp = new Map<string, number>();
+  // Mounted before the native handler is added: engine.io takes its own path's requests and upgrades.
+  const socketIo: SocketIoBridge | undefined = o.socketIo && mountSocketIo(http, { ...core, nativeConnections: () => connections.size }, o.socketIo);
   http.on('upgrade', (req, socket, head) => {
+    if (socketIo?.owns(req.url)) return;
     const ip = clientIp(req, o.trustProxy);
     wss.handleUpgrade(req, socket, head, (ws) => {
       const fromIp = perIp.get(ip) ?? 0;
       const refusal =
-        connections.size >= o.maxConnections ? 'global' : fromIp >= o.maxConnectionsPerIp ? 'per_ip' : undefined;
+        connections.size + (socketIo?.count() ?? 0) >= o.maxConnections ? 'global' : fromIp >= o.maxConnectionsPerIp ? 'per_ip' : undefined;
       if (refusal) {
         // 1013 "try again later": a client backs off and retries; nothing was allocated for it.
         metrics.connectionRefused(refusal);
@@ -197,6 +202,7 @@ export async function createServer(options: ServerOptions): Promise<RealtimeServ
       const httpClosed = new Promise<void>((r) => http.close(() => r()));
       http.closeIdleConnections();
       for (const c of connections) c.closeWith(CloseCode.Shutdown, 'server shutting down', true);
+      await socketIo?.close();
       // Give the close handshakes a moment, then cut whatever is left.
       const deadline = Date.now() + 1000;
       while ([...wss.clients].some((ws) => ws.readyState !== ws.CLOSED) && Date.now() < deadline) {
@@ -226,6 +232,12 @@ export async function createServer(options: ServerOptions): Promise<RealtimeServ
         if (s.open) open++;
         subscriptions += s.subscriptions;
         watches += s.watches;
+      }
+      const bridged = socketIo?.stats();
+      if (bridged) {
+        open += bridged.connections;
+        subscriptions += bridged.subscriptions;
+        watches += bridged.watches;
       }
       return { connections: open, subscriptions, watches };
     },

@@ -2,6 +2,7 @@ import { bad, bool, fn, int, obj, str } from './validate';
 import { DEFAULT_MAX_FRAME_BYTES } from 'sdk-realtime/protocol';
 import type { Broker, BrokerFactory } from './brokers/types';
 import { consoleLogger, silentLogger, type Logger } from './logger';
+import { resolveSocketIoOptions, type ResolvedSocketIoOptions, type SocketIoOptions } from './socketio/options';
 import type { TelemetryServerOptions } from './telemetry/options';
 
 /** What hooks and RPC methods know about the connection asking. */
@@ -157,6 +158,13 @@ export interface ServerOptions {
    * `telemetry.batch`); `{}` enables it with defaults (docs/telemetry.md). Default off.
    */
   telemetry?: TelemetryServerOptions | false;
+  /**
+   * Mount the socket.io server on the same port (path `/socket.io/`), speaking the socket.io
+   * notification contract: namespaces `/<appId>`, events `subscribe`/`unsubscribe`/`subscribeCount`,
+   * messages as `dataUpdate` (docs/socketio.md). `true` takes the defaults of {@link SocketIoOptions}.
+   * Default `false` (off).
+   */
+  socketIo?: boolean | SocketIoOptions;
 }
 
 /** Rules for client tokens (`ServerOptions.tokens`). */
@@ -226,6 +234,7 @@ export interface ResolvedOptions {
   demo: boolean;
   logger: Logger;
   broker: Broker | BrokerFactory | undefined;
+  socketIo: ResolvedSocketIoOptions | undefined;
 }
 
 /**
@@ -374,6 +383,7 @@ export function resolveOptions(input: ServerOptions): ResolvedOptions {
     demo: bool('demo', o.demo),
     logger,
     broker: o.broker,
+    socketIo: resolveSocketIoOptions(o.socketIo),
   };
 }
 

@@ -19,10 +19,26 @@ const refuse = (code: string, message: string, close: number, reconnect = false)
  * documented code; resolves `undefined` if the socket closed while the token was being checked.
  */
 export async function authenticate(frame: ConnectFrame, deps: SessionDeps, client: string, closed: () => boolean): Promise<ConnectionContext | undefined> {
-  const { options, auth } = deps;
   if (frame.v !== PROTOCOL_VERSION) {
     throw refuse(ErrorCode.BadRequest, `protocol version ${frame.v} not supported (server speaks ${PROTOCOL_VERSION})`, CloseCode.BadConnect);
   }
+  return identify(frame, deps, client, closed);
+}
+
+/** Who asks to connect, whatever the protocol: the app, the token (if any), the device it asks for. */
+export interface IdentityRequest {
+  app: string;
+  token?: string;
+  device?: string;
+}
+
+/**
+ * The identity rules of {@link authenticate} without the protocol version check, shared by native
+ * connections and the socket.io bridge: the `apps` allow-list, the token (or `allowAnonymous`), its
+ * `app`/`device` bindings and the `deviceOf` hook.
+ */
+export async function identify(frame: IdentityRequest, deps: SessionDeps, client: string, closed: () => boolean): Promise<ConnectionContext | undefined> {
+  const { options, auth } = deps;
   if (options.apps && !options.apps.has(frame.app)) throw refuse(ErrorCode.Forbidden, `app "${frame.app}" is not allowed`, CloseCode.Forbidden);
   let claims: TokenClaims | undefined;
   if (frame.token === undefined || frame.token === '') {
