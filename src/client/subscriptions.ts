@@ -176,8 +176,10 @@ export function createSubscriptions(hooks: SubscriptionHooks): Subscriptions {
   const granted = new Set<string>();
   const ours = (stream: string) => topics.has(stream) || granted.has(stream);
   // Recent ids, bounded: a Set iterates in insertion order, so its first id is the oldest.
-  const recent = new Set<string>();
+  // Made on the first message that can arrive twice (most clients never get one).
+  let recent: Set<string> | undefined;
   const seen = (id: string) => {
+    recent ??= new Set();
     if (recent.has(id)) return true;
     recent.add(id);
     if (recent.size > RECENT_IDS) recent.delete(recent.values().next().value!);
