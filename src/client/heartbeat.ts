@@ -32,7 +32,8 @@ export class Heartbeat {
     this.idle_ = 0;
     this.alive_ = this.prev_ = this.timers_.now();
     this.tick_ = ms / TICKS;
-    this.next_ ??= () => {
+    // Not `??=`: on a property, ES2020 output spells it with a temporary (more bytes).
+    if (!this.next_) this.next_ = () => {
       const now = this.timers_.now();
       if (!this.idle_++) this.alive_ = this.prev_;
       this.prev_ = now;

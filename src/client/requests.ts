@@ -25,7 +25,7 @@ export class Requests {
   /** Register `p` and return the id to send it with. `timeout` in ms (at most `MAX_DELAY`); `0`: none. */
   add(p: Pending, timeout: number): number {
     const id = ++this.seq_;
-    const pending = (this.pending_ ??= new Map());
+    const pending = this.pending_ || (this.pending_ = new Map());
     pending.set(id, p);
     if (timeout) {
       p.timer = this.timers_.setTimeout(() => {

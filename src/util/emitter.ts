@@ -15,7 +15,7 @@ export class Emitter<Events extends Record<string, unknown>> {
 
   /** Listen to `type`; returns a function that removes this listener (idempotent). */
   on<K extends keyof Events>(type: K, listener: Listener<Events[K]>): () => void {
-    const all = (this.all_ ??= {} as NonNullable<typeof this.all_>);
+    const all = this.all_ || (this.all_ = {} as NonNullable<typeof this.all_>);
     const list = (all[type] ??= []);
     list.push(listener);
     let on = true;
