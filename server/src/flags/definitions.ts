@@ -70,7 +70,7 @@ export type FlagDefinition = z.output<typeof flagDefinition>;
 export type FlagInput = z.input<typeof flagDefinition>;
 
 /** The flags file: an array of definitions, or `{ "flags": [...] }`. */
-export const flagsFile = z.union([z.array(flagDefinition), z.object({ flags: z.array(flagDefinition) })]);
+export const flagsFile = z.object({ flags: z.array(flagDefinition) });
 
 /** ms since the Unix epoch of a `startAt` / `endAt`. */
 export function timeOf(t: string | number): number {
@@ -86,9 +86,9 @@ export function firstIssue(error: z.ZodError, prefix = ''): { field: string; mes
 
 /** Parse a whole set (the file's contents): throws an Error naming the field at fault. */
 export function parseFlagSet(raw: unknown): FlagDefinition[] {
-  const parsed = flagsFile.safeParse(raw);
+  const parsed = flagsFile.safeParse(Array.isArray(raw) ? { flags: raw } : raw);
   if (!parsed.success) throw new Error(`invalid flags: ${firstIssue(parsed.error).message}`);
-  const flags = Array.isArray(parsed.data) ? parsed.data : parsed.data.flags;
+  const flags = parsed.data.flags;
   if (flags.length > MAX_FLAGS) throw new Error(`invalid flags: at most ${MAX_FLAGS} flags`);
   const seen = new Set<string>();
   for (const f of flags) {
