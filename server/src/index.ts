@@ -105,6 +105,10 @@ export async function createServer(options: ServerOptions): Promise<RealtimeServ
         connection: { pingInterval: o.pingInterval, maxFrameBytes: o.maxFrameBytes },
       })
     : undefined;
+  await flags?.ready.catch((e: unknown) => {
+    flags.close();
+    throw e;
+  });
   const presence = new Presence(o.presenceInterval, Date.now, broker.presence);
   const publish = (app: string, target: PublishTarget, options?: PublishOptions): Promise<PublishReceipt> =>
     publishTo(broker, metrics, app, target, o.maxFrameBytes, options);

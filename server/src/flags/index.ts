@@ -5,6 +5,7 @@ import { flagDefinition, firstIssue, type FlagDefinition } from './definitions';
 import { FlagsLive } from './live';
 import type { FlagsServerOptions } from './options';
 import { createFlagRoutes } from './routes';
+import { RedisFlagSync } from './redis';
 import { FlagStore } from './store';
 
 export { FLAGS_TOPIC, FlagsLive, type FlagsMessage, type FlagsSink } from './live';
@@ -18,6 +19,8 @@ export interface FlagsService {
   store: FlagStore;
   live: FlagsLive;
   handle(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void>;
+  /** Resolves once the definitions are loaded (from Redis, when used). */
+  ready: Promise<void>;
   close(): void;
 }
 
@@ -48,7 +51,11 @@ export function createFlagsService(options: FlagsServerOptions, deps: FlagsDeps)
   } catch (e) {
     throw new TypeError(`flags.file: ${(e as Error).message}`);
   }
+  if (options.file && options.redis) throw new TypeError('flags: give file or redis, not both');
   const live = new FlagsLive(store, env, now);
+  const ready = options.redis
+    ? store.useRedis(new RedisFlagSync(options.redis, deps.logger, (key, flag) => store.applyRemote(key, flag)))
+    : Promise.resolve();
   const handle = createFlagRoutes({
     store,
     auth: deps.auth,
@@ -62,6 +69,7 @@ export function createFlagsService(options: FlagsServerOptions, deps: FlagsDeps)
     store,
     live,
     handle,
+    ready,
     close: () => {
       live.close();
       store.close();

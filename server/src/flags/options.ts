@@ -1,4 +1,5 @@
 import type { FlagInput } from './definitions';
+import type { RedisFlagsOptions } from './redis';
 
 /** The `flags` option of `createServer` (docs/flags.md). */
 export interface FlagsServerOptions {
@@ -8,6 +9,11 @@ export interface FlagsServerOptions {
    * Admin API writes are written back to it. Default: none (definitions live in memory).
    */
   file?: string;
+  /**
+   * Keep definitions in Redis instead, shared by every node (give it with the Redis broker):
+   * admin writes on any node reach every node's connections. Default: none.
+   */
+  redis?: RedisFlagsOptions;
   /** Definitions to start with when there is no `file`. Default `[]`. */
   definitions?: FlagInput[];
   /** The environment rules' `if.env` is matched against. Default `process.env.NODE_ENV` or `"production"`. */

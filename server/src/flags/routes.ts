@@ -93,7 +93,7 @@ export function createFlagRoutes(deps: FlagRoutesDeps): (req: IncomingMessage, r
       admin(req);
       if (!flagKey.safeParse(key).success) throw new HttpError(400, 'bad_request', 'key: must be 1-128 letters, digits or . _ - :', { field: 'key' });
       if (method === 'DELETE') {
-        if (!deps.store.delete(key)) throw new HttpError(404, 'not_found', `no flag "${key}"`);
+        if (!(await deps.store.delete(key))) throw new HttpError(404, 'not_found', `no flag "${key}"`);
         return sendJson(res, 200, { key, deleted: true });
       }
       const raw = await readJson(req, deps.maxBodyBytes);
@@ -105,7 +105,7 @@ export function createFlagRoutes(deps: FlagRoutesDeps): (req: IncomingMessage, r
       }
       if (parsed.data.key !== key) throw new HttpError(400, 'bad_request', 'key: must equal the key in the path', { field: 'key' });
       try {
-        const stored = deps.store.put(parsed.data);
+        const stored = await deps.store.put(parsed.data);
         return sendJson(res, 200, stored);
       } catch (e) {
         if (e instanceof RangeError) throw new HttpError(409, 'conflict', e.message);

@@ -3,6 +3,7 @@ import { basename, dirname, join } from 'node:path';
 import type { Logger } from '../logger';
 import { MAX_FLAGS, parseFlagSet, type FlagDefinition } from './definitions';
 import { nextBoundary, type StoredFlag } from './evaluate';
+import type { RedisFlagSync } from './redis';
 
 /** Longest single timer (setTimeout's bound); a later window boundary re-arms on expiry. */
 const MAX_TIMER = 2 ** 31 - 1;
@@ -20,6 +21,7 @@ export class FlagStore {
   private reloadTimer?: ReturnType<typeof setTimeout>;
   private closed = false;
   private readonly listeners = new Set<(keys: string[]) => void>();
+  private remote?: RedisFlagSync;
 
   constructor(
     private readonly file: string | undefined,
@@ -56,8 +58,33 @@ export class FlagStore {
     return () => this.listeners.delete(fn);
   }
 
-  /** Create or replace one flag (admin API); persisted to the file when there is one. */
-  put(def: FlagDefinition): StoredFlag {
+  /** Keep the definitions in Redis, shared by every node (replaces the local set with Redis's). */
+  async useRedis(remote: RedisFlagSync): Promise<void> {
+    this.remote = remote;
+    const all = await remote.load();
+    const next = new Map(all.map((f) => [f.key, f]));
+    const keys = [...new Set([...this.flags.keys(), ...next.keys()])];
+    this.flags = next;
+    this.changed(keys);
+  }
+
+  /** A definition another node wrote (or deleted: `null`); an older version than ours is ignored. */
+  applyRemote(key: string, flag: StoredFlag | null): void {
+    const old = this.flags.get(key);
+    if (flag) {
+      if (old && old.version >= flag.version) return;
+      this.flags.set(key, flag);
+    } else if (!this.flags.delete(key)) return;
+    this.changed([key]);
+  }
+
+  /** Create or replace one flag (admin API); persisted to the file or Redis when there is one. */
+  async put(def: FlagDefinition): Promise<StoredFlag> {
+    if (this.remote) {
+      const stored = await this.remote.put(def);
+      this.applyRemote(def.key, stored);
+      return stored;
+    }
     if (!this.flags.has(def.key) && this.flags.size >= MAX_FLAGS) throw new RangeError(`at most ${MAX_FLAGS} flags`);
     const stored = { ...def, version: ++this.counter };
     this.flags.set(def.key, stored);
@@ -67,7 +94,12 @@ export class FlagStore {
   }
 
   /** Remove one flag; `false` if it did not exist. */
-  delete(key: string): boolean {
+  async delete(key: string): Promise<boolean> {
+    if (this.remote) {
+      const deleted = await this.remote.delete(key);
+      this.applyRemote(key, null);
+      return deleted;
+    }
     if (!this.flags.delete(key)) return false;
     this.persist();
     this.changed([key]);
@@ -80,6 +112,7 @@ export class FlagStore {
     clearTimeout(this.timer);
     clearTimeout(this.reloadTimer);
     this.listeners.clear();
+    this.remote?.close();
   }
 
   /** Re-read the file; a bad edit keeps the last good set and is logged. */
