@@ -390,12 +390,12 @@ export class Connection implements Subscriber, CountWatcher {
     const errors: Record<string, WireError> = Object.create(null);
     const since = new Map<string, StreamPosition | undefined>();
     let added = 0;
-    let flags: SubscribeResult | undefined;
+    let flags = false;
     for (const entry of frame.subs) {
       const { topic } = entry;
       if (since.has(topic) || topic in errors) continue;
       if (topic === FLAGS_TOPIC && this.core.flags) {
-        flags ??= this.core.flags.attach(this, ctx);
+        flags = true;
         continue;
       }
       const isNew = !this.personal.has(topic) && !this.topics.has(topic);
@@ -423,7 +423,8 @@ export class Connection implements Subscriber, CountWatcher {
         }
         results[topic] = result;
       }
-      if (flags) results[FLAGS_TOPIC] = flags;
+      // Attached as the reply goes: no patch can precede the snapshot it follows.
+      if (flags && this.core.flags && this.state === 'open') results[FLAGS_TOPIC] = this.core.flags.attach(this, ctx);
       this.out.reply(frame.id, { results, errors });
     });
   }

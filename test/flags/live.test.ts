@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createFlags, type Flags } from '../../src/flags/index';
 import { memoryStorage } from '../../src/index';
 import type { FlagInput } from '../../server/src/index';
+import { startProxy } from '../support/proxy';
 import { API_KEY, JWT_SECRET, cleanup, client, onCleanup, startServer, waitFor, waitForState, type TestServer } from '../support/harness';
 
 afterEach(cleanup);
@@ -81,6 +82,28 @@ describe('flags over the realtime connection', () => {
     await waitFor(() => x.flags.get<unknown>('sale', 'unset') === false, 'window closed', 3000);
     expect(Date.now()).toBeGreaterThanOrEqual(now + 900);
     expect(x.changes).toEqual([['sale'], ['sale']]);
+  });
+
+  it('gets a fresh snapshot after a reconnect (the batched resubscribe), with what changed while away', async () => {
+    const server = await startServer({ flags: { definitions: [checkout] } });
+    const proxy = await startProxy(server.port);
+    onCleanup(() => proxy.close());
+    const c = client({ url: proxy.url('/ws'), app: 'shop', token: await sign('u1') });
+    const flags = createFlags(c);
+    onCleanup(() => flags.close());
+    c.subscribe('other', () => undefined); // a second topic, so the resubscribe is a `subs` frame
+    c.connect();
+    await flags.ready;
+    expect(flags.get('checkout', '')).toBe('old');
+    proxy.refuse();
+    proxy.drop();
+    await waitFor(() => c.state !== 'connected', 'link dropped');
+    await put(server, 'checkout', { ...checkout, value: 'changed-while-away' });
+    proxy.accept();
+    await waitFor(() => flags.get('checkout', '') === 'changed-while-away', 'snapshot after reconnect', 10_000);
+    // Live patches flow again on the new epoch.
+    await put(server, 'checkout', { ...checkout, value: 'after' });
+    await waitFor(() => flags.get('checkout', '') === 'after', 'patch after reconnect');
   });
 
   it('is ready at once from storage, then applies the server snapshot as a change', async () => {
