@@ -491,6 +491,7 @@ export class Connection implements Subscriber, CountWatcher {
     this.expiryTimer = this.graceTimer = undefined;
     if (claims.exp !== undefined) this.armExpiry(claims.exp * 1000);
     this.out.reply(frame.id, {});
+    this.core.flags?.reidentify(this, ctx);
   }
 
   // ------------------------------------------------------------ timers

@@ -106,6 +106,28 @@ describe('flags over the realtime connection', () => {
     await waitFor(() => flags.get('checkout', '') === 'after', 'patch after reconnect');
   });
 
+  it('re-evaluates a connection whose refreshed token has other claims', async () => {
+    const server = await startServer({ flags: { definitions: [checkout] } });
+    const short = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('u1')
+      .setExpirationTime(Math.floor(Date.now() / 1000) + 2)
+      .sign(new TextEncoder().encode(JWT_SECRET));
+    const promoted = await sign('u1', { role: 'admin' });
+    let calls = 0;
+    const c = client({ url: server.url, app: 'shop', token: () => (calls++ === 0 ? short : promoted) });
+    const flags = createFlags(c);
+    onCleanup(() => flags.close());
+    let drops = 0;
+    c.on('disconnected', () => drops++);
+    c.connect();
+    await flags.ready;
+    expect(flags.get('checkout', '')).toBe('old');
+    await waitFor(() => flags.get('checkout', '') === 'new', 'patch after the refresh', 6000);
+    expect(calls).toBe(2);
+    expect(drops).toBe(0); // a patch on the same connection, not a reconnect's snapshot
+  });
+
   it('is ready at once from storage, then applies the server snapshot as a change', async () => {
     const server = await startServer({ flags: { definitions: [checkout] } });
     const storage = memoryStorage();

@@ -61,6 +61,14 @@ export class FlagsLive {
     return { epoch, offset: 1, recovered: true, pubs: [pub] };
   }
 
+  /** The connection's claims changed (a `refresh` token): re-evaluate it, patch if its results changed. */
+  reidentify(sink: FlagsSink, ctx: ConnectionContext): void {
+    const a = this.attached.get(sink);
+    if (!a) return;
+    a.ctx = flagContextOf(ctx, this.env);
+    this.patch(sink, a, this.allKeys(), true, this.now());
+  }
+
   detach(sink: FlagsSink): void {
     this.attached.delete(sink);
   }
@@ -78,25 +86,32 @@ export class FlagsLive {
   private changed(keys: string[]): void {
     const now = this.now();
     const all = keys.length === 0;
-    const names = all ? new Set([...[...this.store.all()].map((f) => f.key)]) : new Set(keys);
-    for (const [sink, a] of this.attached) {
-      const patch: Record<string, FlagResult | null> = Object.create(null);
-      let n = 0;
-      const check = (key: string) => {
-        const def = this.store.get(key);
-        const next = def ? evaluate(def, a.ctx, now) : undefined;
-        if (same(a.last[key], next)) return;
-        if (next) a.last[key] = next;
-        else delete a.last[key];
-        patch[key] = next ?? null;
-        n++;
-      };
-      for (const key of names) check(key);
-      if (all) for (const key of Object.keys(a.last)) if (!names.has(key)) check(key);
-      if (n === 0) continue;
-      a.offset++;
-      const data: FlagsMessage = { type: 'patch', flags: patch };
-      sink.sendFrame({ t: 'msg', topic: FLAGS_TOPIC, id: randomUUID(), offset: a.offset, epoch: a.epoch, ts: Date.now(), data });
-    }
+    const names = all ? this.allKeys() : new Set(keys);
+    for (const [sink, a] of this.attached) this.patch(sink, a, names, all, now);
+  }
+
+  private allKeys(): Set<string> {
+    return new Set([...this.store.all()].map((f) => f.key));
+  }
+
+  /** Re-evaluate `names` (and, with `all`, drop results of flags that are gone) for one connection. */
+  private patch(sink: FlagsSink, a: Attached, names: Set<string>, all: boolean, now: number): void {
+    const patch: Record<string, FlagResult | null> = Object.create(null);
+    let n = 0;
+    const check = (key: string) => {
+      const def = this.store.get(key);
+      const next = def ? evaluate(def, a.ctx, now) : undefined;
+      if (same(a.last[key], next)) return;
+      if (next) a.last[key] = next;
+      else delete a.last[key];
+      patch[key] = next ?? null;
+      n++;
+    };
+    for (const key of names) check(key);
+    if (all) for (const key of Object.keys(a.last)) if (!names.has(key)) check(key);
+    if (n === 0) return;
+    a.offset++;
+    const data: FlagsMessage = { type: 'patch', flags: patch };
+    sink.sendFrame({ t: 'msg', topic: FLAGS_TOPIC, id: randomUUID(), offset: a.offset, epoch: a.epoch, ts: Date.now(), data });
   }
 }
