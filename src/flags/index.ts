@@ -26,6 +26,8 @@ export interface FlagsOptions {
   storageKey?: string;
   /** Without a realtime client: the server's HTTP base URL, polled at `GET /api/flags`. */
   url?: string;
+  /** Without a realtime client: the app (sent as `?app=` for a token without an `app` claim). Default: none. */
+  app?: string;
   /** Without a realtime client: the bearer token (or a function giving it) for the polls. */
   token?: string | (() => string | Promise<string>);
   /** Without a realtime client: ms between polls; doubled after a failure, up to 5 minutes. Default `30000`. */
@@ -119,7 +121,7 @@ export function createFlags(client: RealtimeClient | undefined, options: FlagsOp
         const headers: Record<string, string> = {};
         if (token) headers.authorization = `Bearer ${token}`;
         if (etag) headers['if-none-match'] = etag;
-        const res = await doFetch(`${options.url}/api/flags`, { headers });
+        const res = await doFetch(`${options.url}/api/flags${options.app ? '?app=' + encodeURIComponent(options.app) : ''}`, { headers });
         if (res.status === 200) {
           etag = res.headers.get('etag') ?? undefined;
           received(((await res.json()) as { flags: Results }).flags, true);

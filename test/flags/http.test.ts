@@ -121,6 +121,16 @@ describe('flag evaluation endpoints (token-authenticated)', () => {
     expect(other.body!.telemetry).toEqual({ endpoint: '/t', sampleRate: 0.1 });
   });
 
+  it('answers only the flags of the app: the token\'s app claim, else ?app=', async () => {
+    const server = await startServer({ flags: { definitions: [{ key: 'forum-only', enabled: true, apps: ['forum'] }, { key: 'all', enabled: true }] } });
+    const keys = async (path: string, token: string) => Object.keys((await call(server, 'GET', path, undefined, token)).body!.flags as object);
+    const plain = await sign('u1');
+    expect(await keys('/api/flags', plain)).toEqual(['all']);
+    expect(await keys('/api/flags?app=forum', plain)).toEqual(['forum-only', 'all']);
+    // A token bound to an app answers for that app, whatever the query says.
+    expect(await keys('/api/flags?app=forum', await sign('u1', { app: 'shop' }))).toEqual(['all']);
+  });
+
   it('has no flag routes when flags are off', async () => {
     const server = await startServer();
     expect((await call(server, 'GET', '/api/flags', undefined, await sign('u1'))).status).toBe(404);

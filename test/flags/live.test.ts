@@ -53,6 +53,16 @@ describe('flags over the realtime connection', () => {
     expect(user.flags.get('unknown', 'fallback')).toBe('fallback');
   });
 
+  it('sends only the flags of the connection\'s app, and patches for another app reach nobody here', async () => {
+    const server = await startServer({ flags: { definitions: [checkout, { key: 'forum-only', enabled: true, apps: ['forum'] }] } });
+    const x = await flagsClient(server, 'u1');
+    expect(x.flags.getSnapshot()).toEqual({ banner: 'none', checkout: 'old' });
+    await put(server, 'forum-only', { enabled: true, value: 'x', apps: ['forum'] });
+    await put(server, 'marker', { enabled: true, value: 1 });
+    await waitFor(() => x.flags.get('marker', 0) === 1, 'marker');
+    expect(x.changes).toEqual([['marker']]);
+  });
+
   it('pushes a change within a second only to the connections whose result changed', async () => {
     const server = await startServer({ flags: { definitions: [checkout] } });
     const admins = await Promise.all(Array.from({ length: 5 }, (_, i) => flagsClient(server, `a${i}`, { roles: ['admin'] })));

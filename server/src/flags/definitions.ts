@@ -42,6 +42,8 @@ export const flagDefinition = z
   .object({
     key: flagKey,
     enabled: z.boolean(),
+    /** Apps (connect `app` / token `app` claim) the flag exists in; absent: every app. */
+    apps: z.array(z.string().min(1).max(256)).max(MAX_LIST, `at most ${MAX_LIST} entries`).optional(),
     /** Served when enabled and no rule matched (absent with `variants`: `true`). */
     value: json.optional(),
     /** Weighted split served when no rule matched; weights are percentages summing to 100. */

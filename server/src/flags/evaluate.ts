@@ -3,6 +3,8 @@ import { timeOf, type FlagDefinition } from './definitions';
 
 /** Who a flag is evaluated for: only verified facts (token claims, server env), never client input. */
 export interface FlagContext {
+  /** The app of the connection (or the token's `app` claim over HTTP); `null`: unknown. */
+  app: string | null;
   /** The token's `sub`, `null` for anonymous connections. */
   user: string | null;
   /** The verified device (token `device` claim or `deviceOf`), else `null`. */
@@ -83,10 +85,15 @@ export function evaluate(flag: StoredFlag, ctx: FlagContext, now: number): FlagR
   return { value: flag.value ?? true, reason: flag.rules.length ? 'DEFAULT' : 'STATIC', version };
 }
 
-/** Every flag evaluated for `ctx`, by key. */
+/** Whether `flag` exists for the app of `ctx` (its `apps` list, when given, names it). */
+export function inApp(flag: FlagDefinition, ctx: FlagContext): boolean {
+  return flag.apps === undefined || (ctx.app !== null && flag.apps.includes(ctx.app));
+}
+
+/** Every flag of the caller's app evaluated for `ctx`, by key. */
 export function evaluateAll(flags: Iterable<StoredFlag>, ctx: FlagContext, now: number): Record<string, FlagResult> {
   const out: Record<string, FlagResult> = Object.create(null);
-  for (const f of flags) out[f.key] = evaluate(f, ctx, now);
+  for (const f of flags) if (inApp(f, ctx)) out[f.key] = evaluate(f, ctx, now);
   return out;
 }
 

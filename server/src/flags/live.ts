@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Publication, ServerFrame, SubscribeResult } from 'sdk-realtime/protocol';
 import type { ConnectionContext } from '../options';
-import { evaluate, evaluateAll, type FlagContext, type FlagResult } from './evaluate';
+import { evaluate, evaluateAll, inApp, type FlagContext, type FlagResult } from './evaluate';
 import type { FlagStore } from './store';
 
 /**
@@ -26,8 +26,8 @@ interface Attached {
 }
 
 /** The flags context of a verified connection. */
-export function flagContextOf(ctx: Pick<ConnectionContext, 'user' | 'device' | 'claims'>, env: string): FlagContext {
-  return { user: ctx.user, device: ctx.device, env, claims: ctx.claims as Record<string, unknown> };
+export function flagContextOf(ctx: { app: string | null } & Pick<ConnectionContext, 'user' | 'device' | 'claims'>, env: string): FlagContext {
+  return { app: ctx.app, user: ctx.user, device: ctx.device, env, claims: ctx.claims as Record<string, unknown> };
 }
 
 const same = (a: FlagResult | undefined, b: FlagResult | undefined): boolean =>
@@ -100,7 +100,7 @@ export class FlagsLive {
     let n = 0;
     const check = (key: string) => {
       const def = this.store.get(key);
-      const next = def ? evaluate(def, a.ctx, now) : undefined;
+      const next = def && inApp(def, a.ctx) ? evaluate(def, a.ctx, now) : undefined;
       if (same(a.last[key], next)) return;
       if (next) a.last[key] = next;
       else delete a.last[key];

@@ -36,7 +36,7 @@ export function createFlagRoutes(deps: FlagRoutesDeps): (req: IncomingMessage, r
     const verified = await deps.auth.verify(token);
     if (!verified.ok) throw new HttpError(401, 'unauthorized', verified.message);
     const c = verified.claims;
-    const ctx = flagContextOf({ user: c.sub, device: c.device ?? null, claims: c }, deps.env);
+    const ctx = flagContextOf({ app: c.app ?? appParam(req), user: c.sub, device: c.device ?? null, claims: c }, deps.env);
     return evaluateAll(deps.store.all(), ctx, deps.now());
   };
 
@@ -114,6 +114,15 @@ export function createFlagRoutes(deps: FlagRoutesDeps): (req: IncomingMessage, r
     }
     throw new HttpError(404, 'not_found', `no route for ${method} ${pathname.slice(0, 200)}`);
   };
+}
+
+/**
+ * `?app=` of a request whose token has no `app` claim (what the connect frame's `app` says on a
+ * connection); absent: `null`, and flags limited to `apps` are left out.
+ */
+function appParam(req: IncomingMessage): string | null {
+  const app = new URL(req.url ?? '/', 'http://localhost').searchParams.get('app');
+  return app === null || app === '' || app.length > 256 ? null : app;
 }
 
 function notAllowed(res: ServerResponse, allow: string): HttpError {

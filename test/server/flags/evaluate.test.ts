@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { flagDefinition, type FlagInput } from '../../../server/src/flags/definitions';
-import { evaluate, nextBoundary, type FlagContext, type StoredFlag } from '../../../server/src/flags/evaluate';
+import { evaluate, evaluateAll, nextBoundary, type FlagContext, type StoredFlag } from '../../../server/src/flags/evaluate';
 import { bucketOf, murmur3 } from '../../../server/src/flags/murmur3';
 
 const flag = (input: Omit<FlagInput, 'key'> & { key?: string }, version = 1): StoredFlag => ({
   ...flagDefinition.parse({ key: 'f', ...input }),
   version,
 });
-const ctx = (over: Partial<FlagContext> = {}): FlagContext => ({ user: 'u1', device: null, env: 'production', claims: {}, ...over });
+const ctx = (over: Partial<FlagContext> = {}): FlagContext => ({ app: 'shop', user: 'u1', device: null, env: 'production', claims: {}, ...over });
 
 describe('murmur3 (x86, 32-bit)', () => {
   // Published reference vectors of MurmurHash3_x86_32 (SMHasher; the Wikipedia test table).
@@ -101,6 +101,13 @@ describe('rule evaluation', () => {
     ['nothing matches', {}, 'default', 'DEFAULT'],
   ])('%s', (_name, over, value, reason) => {
     expect(evaluate(f, ctx(over), 0)).toEqual({ value, reason, version: 1 });
+  });
+
+  it('leaves out flags limited to other apps (apps), and keeps flags without apps everywhere', () => {
+    const flags = [flag({ key: 'shop-only', enabled: true, apps: ['shop'] }), flag({ key: 'everywhere', enabled: true })];
+    expect(Object.keys(evaluateAll(flags, ctx({ app: 'shop' }), 0))).toEqual(['shop-only', 'everywhere']);
+    expect(Object.keys(evaluateAll(flags, ctx({ app: 'forum' }), 0))).toEqual(['everywhere']);
+    expect(Object.keys(evaluateAll(flags, ctx({ app: null }), 0))).toEqual(['everywhere']);
   });
 
   it('serves `off` when disabled, and `false` without `off`', () => {
