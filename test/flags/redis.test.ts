@@ -45,3 +45,24 @@ describe('flags on Redis (two nodes)', () => {
     expect(((await res.json()) as { flags: Record<string, { value: unknown }> }).flags).toMatchObject({ gamma: { value: 3 } });
   });
 });
+
+describe('flags on Redis (two CLI processes, --flags-redis)', () => {
+  it('pushes a write made on one process to a client of the other', async () => {
+    const { startNode } = await import('../support/nodes');
+    const [a, b] = await Promise.all([startNode(redis().url, ['--flags-redis']), startNode(redis().url, ['--flags-redis'])]);
+    onCleanup(() => a.kill());
+    onCleanup(() => b.kill());
+    const c = client({ url: b.url, app: 'shop', token: await sign('u1') });
+    const flags = createFlags(c);
+    onCleanup(() => flags.close());
+    c.connect();
+    await flags.ready;
+    const res = await fetch(`${a.httpUrl}/api/flags/cli-flag`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ enabled: true, value: 'from-a' }),
+    });
+    expect(res.status).toBe(200);
+    await waitFor(() => flags.get('cli-flag', '') === 'from-a', 'patch across processes');
+  });
+});
