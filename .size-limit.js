@@ -87,4 +87,13 @@ export default [
     limit: '5 KiB',
     modifyEsbuildConfig: esm,
   },
+  {
+    name: 'flags client (createFlags: $flags stream or HTTP polling, cache, storage; on top of the core)',
+    path: 'dist/flags/index.js',
+    import: '{ createFlags }',
+    ignore: ['sdk-realtime'],
+    gzip: true,
+    limit: '1.5 KiB',
+    modifyEsbuildConfig: esm,
+  },
 ];

@@ -3,7 +3,7 @@ import { defineConfig, type Options } from 'tsup';
 
 // Adapters and add-ons are separate entries that import the core as the package itself
 // ('sdk-realtime', external), so an app gets exactly one copy of the core in ESM and in CJS.
-const addOns = ['react', 'vue', 'wechat', 'channel', 'telemetry', 'protocol'].filter((name) => existsSync(`src/${name}/index.ts`));
+const addOns = ['react', 'vue', 'wechat', 'channel', 'telemetry', 'flags', 'protocol'].filter((name) => existsSync(`src/${name}/index.ts`));
 
 const browser: Options = {
   format: ['esm', 'cjs'],

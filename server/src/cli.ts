@@ -24,6 +24,9 @@ Options:
   --max-connections-per-ip <n>  open connections per client IP (default 100)
   --redis <url>       one of several nodes sharing this Redis (env SDK_REALTIME_REDIS_URL); default in-memory
   --presence-ttl <ms> with --redis: how long a crashed node's connections stay in online counts (default 30000)
+  --flags <file>      feature flags from this JSON file, watched and reloaded (docs/flags.md)
+  --flags-env <name>  environment name flag rules match (default NODE_ENV, else production)
+  --flags-redis       with --redis: keep flags in that Redis, shared by every node (instead of --flags)
   --socket-io         mount the socket.io bridge on the same port (path /socket.io/; docs/socketio.md)
   --socket-io-trust-client-headers
                       socket.io: take x-client-id / x-device-id as the identity when no token is sent
@@ -59,6 +62,9 @@ async function main(argv: string[]): Promise<number> {
         'max-connections': { type: 'string' },
         'max-connections-per-ip': { type: 'string' },
         'socket-io': { type: 'boolean' },
+        flags: { type: 'string' },
+        'flags-env': { type: 'string' },
+        'flags-redis': { type: 'boolean' },
         'socket-io-trust-client-headers': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -99,6 +105,11 @@ async function main(argv: string[]): Promise<number> {
 
   const socketIo = values['socket-io'] === true || values['socket-io-trust-client-headers'] === true;
   const redisUrl = values.redis ?? process.env.SDK_REALTIME_REDIS_URL ?? undefined;
+  if (values['flags-redis'] && (!redisUrl || values.flags !== undefined)) {
+    process.stderr.write('--flags-redis needs --redis (or SDK_REALTIME_REDIS_URL) and no --flags file\n');
+    return 2;
+  }
+  const flagsEnv = values['flags-env'];
   const server = await createServer({
     broker: redisUrl ? redisBroker({ url: redisUrl, presenceTtl: count('presence-ttl', values['presence-ttl']) }) : undefined,
     port,
@@ -116,6 +127,12 @@ async function main(argv: string[]): Promise<number> {
     // Without the flag the library default applies: shared topics in dev mode, no client publishes otherwise.
     canPublish: values['allow-publish'] === true ? canPublishShared : undefined,
     tokens: { audience: values.audience, issuer: values.issuer, anyApp: values['any-app'] === true },
+    flags:
+      values.flags !== undefined
+        ? { file: values.flags, env: flagsEnv }
+        : values['flags-redis'] && redisUrl
+          ? { redis: { url: redisUrl }, env: flagsEnv }
+          : undefined,
     socketIo: socketIo && { trustClientHeaders: values['socket-io-trust-client-headers'] === true },
   });
   const out = (line: string) => process.stdout.write(line + '\n');
@@ -124,6 +141,8 @@ async function main(argv: string[]): Promise<number> {
   out(`  HTTP:      ${server.httpUrl}  (POST /notify, GET /healthz, GET /metrics)`);
   if (socketIo) out(`  socket.io: ${server.httpUrl}/<appId>  (path /socket.io/${values['socket-io-trust-client-headers'] ? '; trusting x-client-id / x-device-id headers' : ''})`);
   // The URL without its password.
+  if (values.flags !== undefined) out(`  Flags:     ${values.flags} (watched; GET /api/flags, PUT/DELETE /api/flags/:key with the API key)`);
+  if (values['flags-redis']) out('  Flags:     in Redis, shared by every node (GET /api/flags, PUT/DELETE /api/flags/:key with the API key)');
   if (redisUrl) out(`  Broker:    redis ${redisUrl.replace(/\/\/[^@/]*@/, '//…@')}`);
   if (dev) {
     out(`  Demo:      ${server.httpUrl}/`);

@@ -11,6 +11,7 @@ import {
   type PublishFrame,
   type PublishResult,
   type RefreshFrame,
+  type ServerFrame,
   type RequestFrame,
   type StreamPosition,
   type SubscribeFrame,
@@ -34,6 +35,7 @@ import type { ConnectionContext, ResolvedOptions } from './options';
 import type { CountWatcher, Presence } from './presence';
 import { PayloadTooLargeError, type PublishReceipt, type PublishTarget } from './publish';
 import { TokenBucket } from './rate-limit';
+import { FLAGS_TOPIC, type FlagsLive } from './flags/live';
 
 export { MAX_NAME_LENGTH } from './connection/input';
 
@@ -44,6 +46,8 @@ export interface ServerCore {
   presence: Presence;
   metrics: Metrics;
   auth: TokenAuthority;
+  /** Feature flags, when enabled: the `$flags` stream (flags/live.ts). */
+  flags?: FlagsLive;
   publish(app: string, target: PublishTarget, options?: PublishOptions): Promise<PublishReceipt>;
 }
 
@@ -109,6 +113,7 @@ export class Connection implements Subscriber, CountWatcher {
     sub: (frame, ctx) => this.subscribe(frame, ctx),
     subs: (frame, ctx) => this.subscribeMany(frame, ctx),
     unsub: (frame, ctx) => {
+      if (frame.topic === FLAGS_TOPIC) this.core.flags?.detach(this);
       this.unsubscribe(frame.topic, ctx);
       this.out.reply(frame.id, {});
     },
@@ -154,6 +159,11 @@ export class Connection implements Subscriber, CountWatcher {
   /** What this connection holds, for `server.stats()`. */
   stats(): { open: boolean; subscriptions: number; watches: number } {
     return { open: this.state === 'open', subscriptions: this.topics.size, watches: this.watched.size };
+  }
+
+  /** Send a server-made frame (the `$flags` stream's patches) while open. */
+  sendFrame(frame: ServerFrame): void {
+    if (this.state === 'open') this.out.frame(frame);
   }
 
   /** Send a `close` frame saying whether to reconnect, then close the socket. Idempotent. */
@@ -355,6 +365,7 @@ export class Connection implements Subscriber, CountWatcher {
   private async subscribe(frame: SubscribeFrame, ctx: ConnectionContext): Promise<void> {
     const { topic } = frame;
     const { presence } = this.core;
+    if (topic === FLAGS_TOPIC && this.core.flags) return this.out.reply(frame.id, this.core.flags.attach(this, ctx));
     const refused = await this.refusal(topic, ctx);
     if (refused) throw new Refusal(refused);
     if (this.state !== 'open') return;
@@ -379,9 +390,14 @@ export class Connection implements Subscriber, CountWatcher {
     const errors: Record<string, WireError> = Object.create(null);
     const since = new Map<string, StreamPosition | undefined>();
     let added = 0;
+    let flags = false;
     for (const entry of frame.subs) {
       const { topic } = entry;
       if (since.has(topic) || topic in errors) continue;
+      if (topic === FLAGS_TOPIC && this.core.flags) {
+        flags = true;
+        continue;
+      }
       const isNew = !this.personal.has(topic) && !this.topics.has(topic);
       let refused: WireError | undefined;
       try {
@@ -407,6 +423,8 @@ export class Connection implements Subscriber, CountWatcher {
         }
         results[topic] = result;
       }
+      // Attached as the reply goes: no patch can precede the snapshot it follows.
+      if (flags && this.core.flags && this.state === 'open') results[FLAGS_TOPIC] = this.core.flags.attach(this, ctx);
       this.out.reply(frame.id, { results, errors });
     });
   }
@@ -473,6 +491,7 @@ export class Connection implements Subscriber, CountWatcher {
     this.expiryTimer = this.graceTimer = undefined;
     if (claims.exp !== undefined) this.armExpiry(claims.exp * 1000);
     this.out.reply(frame.id, {});
+    this.core.flags?.reidentify(this, ctx);
   }
 
   // ------------------------------------------------------------ timers
@@ -514,6 +533,7 @@ export class Connection implements Subscriber, CountWatcher {
     this.state = 'closed';
     this.clearTimers();
     const ctx = this.ctx;
+    this.core.flags?.detach(this);
     if (ctx) {
       const { broker, presence } = this.core;
       for (const t of this.topics) {

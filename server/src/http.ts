@@ -4,6 +4,7 @@ import { HttpError, isAbort, sendHttpError, sendJson } from './http-util';
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
 import { sendFile, serveStatic } from './static';
+import { isFlagsPath } from './flags/routes';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
@@ -19,6 +20,8 @@ export interface RouterDeps {
   staticDir?: string;
   /** `/api/telemetry/*` (with its own CORS), when telemetry is enabled. */
   telemetry?: Handler;
+  /** `/api/flags`, `/api/config/remote`, `/ofrep/…`, when flags are enabled. */
+  flags?: (req: IncomingMessage, res: ServerResponse, pathname: string) => Promise<void>;
   /** Origins allowed to call `/notify` and `/dev/token` from a browser; `undefined`: no CORS at all. */
   corsOrigins: string[] | '*' | undefined;
 }
@@ -77,6 +80,7 @@ export function createRouter(deps: RouterDeps): (req: IncomingMessage, res: Serv
       }
     }
     if (deps.telemetry && pathname.startsWith('/api/telemetry/')) return deps.telemetry(req, res);
+    if (deps.flags && isFlagsPath(pathname)) return deps.flags(req, res, pathname);
     if (pathname === '/notify') {
       if (method !== 'POST') onlyPost(res);
       return deps.notify(req, res);

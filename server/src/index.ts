@@ -17,6 +17,7 @@ import { Presence } from './presence';
 import { publishTo, type PublishReceipt, type PublishTarget } from './publish';
 import { mountSocketIo, type SocketIoBridge } from './socketio/bridge';
 import { createTelemetryIngest } from './telemetry/index';
+import { createFlagsService } from './flags/index';
 
 export type { ServerOptions, ConnectionContext, RpcMethod, TokenRules } from './options';
 export type { SocketIoOptions } from './socketio/options';
@@ -38,6 +39,7 @@ export {
 } from './brokers/types';
 export { PayloadTooLargeError, type PublishReceipt, type PublishTarget } from './publish';
 export { RpcError } from './errors';
+export { FLAGS_TOPIC, type FlagsServerOptions, type FlagInput, type FlagResult, type FlagsMessage } from './flags/index';
 export { fileSink, type FileSinkOptions, type StoredEvent, type TelemetryServerOptions, type TelemetrySink } from './telemetry/index';
 
 /** Counts of what the server currently holds, for tests and dashboards. */
@@ -94,6 +96,19 @@ export async function createServer(options: ServerOptions): Promise<RealtimeServ
   if (telemetry?.rpc && !Object.prototype.hasOwnProperty.call(o.methods, 'telemetry.batch')) {
     o.methods = { ...o.methods, 'telemetry.batch': telemetry.rpc };
   }
+  const flags = options.flags
+    ? createFlagsService(options.flags, {
+        auth,
+        apiKey: o.apiKey,
+        maxBodyBytes: o.maxBodyBytes,
+        logger: log,
+        connection: { pingInterval: o.pingInterval, maxFrameBytes: o.maxFrameBytes },
+      })
+    : undefined;
+  await flags?.ready.catch((e: unknown) => {
+    flags.close();
+    throw e;
+  });
   const presence = new Presence(o.presenceInterval, Date.now, broker.presence);
   const publish = (app: string, target: PublishTarget, options?: PublishOptions): Promise<PublishReceipt> =>
     publishTo(broker, metrics, app, target, o.maxFrameBytes, options);
@@ -103,6 +118,7 @@ export async function createServer(options: ServerOptions): Promise<RealtimeServ
     presence,
     metrics,
     auth,
+    flags: flags?.live,
     publish,
   };
 
@@ -131,6 +147,7 @@ export async function createServer(options: ServerOptions): Promise<RealtimeServ
     demo: o.demo,
     staticDir: o.serveStatic,
     telemetry: telemetry?.handle,
+    flags: flags?.handle,
     corsOrigins: o.corsOrigins,
   });
   const http: HttpServer = createHttpServer(
@@ -215,6 +232,7 @@ export async function createServer(options: ServerOptions): Promise<RealtimeServ
       presence.close();
       await broker.close();
       await telemetry?.close();
+      flags?.close();
     })());
 
   return {

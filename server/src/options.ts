@@ -4,6 +4,7 @@ import type { Broker, BrokerFactory } from './brokers/types';
 import { consoleLogger, silentLogger, type Logger } from './logger';
 import { resolveSocketIoOptions, type ResolvedSocketIoOptions, type SocketIoOptions } from './socketio/options';
 import type { TelemetryServerOptions } from './telemetry/options';
+import type { FlagsServerOptions } from './flags/options';
 
 /** What hooks and RPC methods know about the connection asking. */
 export interface ConnectionContext {
@@ -158,6 +159,12 @@ export interface ServerOptions {
    * `telemetry.batch`); `{}` enables it with defaults (docs/telemetry.md). Default off.
    */
   telemetry?: TelemetryServerOptions | false;
+  /**
+   * Feature flags and remote config (`GET /api/flags`, `GET /api/config/remote`, OFREP, the admin
+   * API `PUT` / `DELETE /api/flags/:key`, live `$flags` stream); `{}` enables it with defaults
+   * (docs/flags.md). Default off.
+   */
+  flags?: FlagsServerOptions | false;
   /**
    * Mount the socket.io server on the same port (path `/socket.io/`), speaking the socket.io
    * notification contract: namespaces `/<appId>`, events `subscribe`/`unsubscribe`/`subscribeCount`,

@@ -169,3 +169,14 @@ function useShared(
   );
   return useSyncExternalStore(subscribe, () => (enabled ? last(c, keyOf(topic)) : undefined), none);
 }
+
+/** What {@link useFlag} needs of a flags store (`createFlags` from `sdk-realtime/flags`). */
+export interface FlagStoreLike {
+  subscribe(listener: () => void): () => void;
+  get<T>(key: string, fallback: T): T;
+}
+
+/** A flag's value from a `createFlags` store, re-rendering when it changes; `fallback` until known. */
+export function useFlag<T>(flags: FlagStoreLike, key: string, fallback: T): T {
+  return useSyncExternalStore(flags.subscribe, () => flags.get(key, fallback), () => fallback);
+}

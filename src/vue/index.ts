@@ -179,3 +179,16 @@ function useShared(
   }
   return value;
 }
+
+/** What {@link useFlag} needs of a flags store (`createFlags` from `sdk-realtime/flags`). */
+export interface FlagStoreLike {
+  subscribe(listener: () => void): () => void;
+  get<T>(key: string, fallback: T): T;
+}
+
+/** A shallowRef of a flag's value from a `createFlags` store, updated on change; `fallback` until known. */
+export function useFlag<T>(flags: FlagStoreLike, key: string, fallback: T): Readonly<ShallowRef<T>> {
+  const value = shallowRef(flags.get(key, fallback));
+  onScopeDispose(flags.subscribe(() => (value.value = flags.get(key, fallback))));
+  return value;
+}

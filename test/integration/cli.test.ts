@@ -98,3 +98,20 @@ describe('sdk-realtime serve (the CLI behind npm start)', () => {
     await expect(b.publish('user:u1', 1)).rejects.toMatchObject({ code: 'forbidden' });
   });
 });
+
+describe('sdk-realtime serve --flags <file>', () => {
+  it('serves the flags of the file, evaluated for the user of a dev token', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'cli-flags-'));
+    const file = join(dir, 'flags.json');
+    writeFileSync(file, JSON.stringify([{ key: 'beta', enabled: true, value: false, rules: [{ if: { users: ['u1'] }, value: true }] }]));
+    const { httpUrl, output } = await serve(['--port', '0', '--dev', '--flags', file]);
+    expect(output()).toContain('Flags:');
+    const token = await devToken(httpUrl, { app: 'demo', user: 'u1' });
+    const res = await fetch(httpUrl + '/api/flags', { headers: { authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { flags: Record<string, { value: unknown }> }).flags.beta!.value).toBe(true);
+  });
+});

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 const run = promisify(execFile);
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const npm = process.platform == 'win32' ? 'npm.cmd' : 'npm';
-const SUBPATHS = ['.', './react', './vue', './wechat', './channel', './telemetry', './telemetry/vitals', './protocol'];
+const SUBPATHS = ['.', './react', './vue', './wechat', './channel', './telemetry', './telemetry/vitals', './flags', './protocol'];
 
 let work: string;
 let app: string;

@@ -1,0 +1,143 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TokenAuthority } from '../auth';
+import { HttpError, bearer, readJson, sendJson } from '../http-util';
+import { firstIssue, flagDefinition, flagKey } from './definitions';
+import { evaluateAll, type FlagResult } from './evaluate';
+import { flagContextOf } from './live';
+import type { FlagStore } from './store';
+
+export interface FlagRoutesDeps {
+  store: FlagStore;
+  auth: TokenAuthority;
+  /** The server API key(s) that may write flags (as for `/notify`); absent: the admin API is off. */
+  apiKey: string | Record<string, string> | undefined;
+  env: string;
+  now: () => number;
+  maxBodyBytes: number;
+  /** Settings `GET /api/config/remote` reports. */
+  remoteConfig: Record<string, unknown>;
+}
+
+const sha = (s: string) => createHash('sha256').update(s).digest();
+const sameSecret = (a: string, b: string): boolean => timingSafeEqual(sha(a), sha(b));
+
+/** Whether a path belongs to the flags routes. */
+export const isFlagsPath = (p: string): boolean => p === '/api/flags' || p.startsWith('/api/flags/') || p === '/api/config/remote' || p.startsWith('/ofrep/');
+
+/**
+ * `GET /api/flags`, `GET /api/config/remote`, `POST /ofrep/v1/evaluate/flags` (token-authenticated,
+ * ETag / If-None-Match → 304) and `PUT` / `DELETE /api/flags/:key` (server API key).
+ */
+export function createFlagRoutes(deps: FlagRoutesDeps): (req: IncomingMessage, res: ServerResponse, pathname: string) => Promise<void> {
+  const evaluated = async (req: IncomingMessage): Promise<Record<string, FlagResult>> => {
+    const token = bearer(req);
+    if (!token) throw new HttpError(401, 'unauthorized', 'missing "Authorization: Bearer <token>"');
+    const verified = await deps.auth.verify(token);
+    if (!verified.ok) throw new HttpError(401, 'unauthorized', verified.message);
+    const c = verified.claims;
+    const ctx = flagContextOf({ app: c.app ?? appParam(req), user: c.sub, device: c.device ?? null, claims: c }, deps.env);
+    return evaluateAll(deps.store.all(), ctx, deps.now());
+  };
+
+  /** Send `body` with an ETag, or 304 when the caller already has it. */
+  const cached = (req: IncomingMessage, res: ServerResponse, body: unknown): void => {
+    const etag = `"${sha(JSON.stringify(body)).toString('base64url').slice(0, 27)}"`;
+    const given = req.headers['if-none-match'];
+    if (given !== undefined && given.split(',').some((t) => t.trim() === etag)) {
+      res.writeHead(304, { etag, 'cache-control': 'no-cache' }).end();
+      return;
+    }
+    sendJson(res, 200, body, { etag, 'cache-control': 'no-cache' });
+  };
+
+  const admin = (req: IncomingMessage): void => {
+    const { apiKey } = deps;
+    if (apiKey === undefined) throw new HttpError(404, 'not_found', 'the flags admin API is disabled: the server has no apiKey');
+    const key = bearer(req);
+    if (!key) throw new HttpError(401, 'unauthorized', 'missing "Authorization: Bearer <apiKey>"');
+    const keys = typeof apiKey === 'string' ? [apiKey] : Object.values(apiKey);
+    if (!keys.reduce((hit, k) => sameSecret(key, k) || hit, false)) throw new HttpError(401, 'unauthorized', 'wrong API key');
+  };
+
+  return async (req, res, pathname) => {
+    const method = req.method ?? 'GET';
+    if (pathname === '/api/flags') {
+      if (method !== 'GET') throw notAllowed(res, 'GET');
+      const flags = await evaluated(req);
+      return cached(req, res, { flags });
+    }
+    if (pathname === '/api/config/remote') {
+      if (method !== 'GET') throw notAllowed(res, 'GET');
+      const flags = await evaluated(req);
+      const config: Record<string, unknown> = { ...deps.remoteConfig };
+      for (const [k, r] of Object.entries(flags)) if (k.startsWith('config.')) setPath(config, k.slice(7).split('.'), r.value);
+      return cached(req, res, config);
+    }
+    if (pathname === '/ofrep/v1/evaluate/flags') {
+      if (method !== 'POST') throw notAllowed(res, 'POST');
+      // The context is the verified token's, not the body's: a caller cannot claim another identity.
+      const flags = await evaluated(req);
+      const list = Object.entries(flags).map(([key, r]) => ({ key, value: r.value, reason: r.reason, ...(r.variant ? { variant: r.variant } : {}), metadata: { version: r.version } }));
+      return cached(req, res, { flags: list });
+    }
+    if (pathname.startsWith('/api/flags/')) {
+      const key = decodeURIComponent(pathname.slice('/api/flags/'.length));
+      if (method !== 'PUT' && method !== 'DELETE' && method !== 'GET') throw notAllowed(res, 'GET, PUT, DELETE');
+      if (method === 'GET') {
+        admin(req);
+        const def = deps.store.get(key);
+        if (!def) throw new HttpError(404, 'not_found', `no flag "${key.slice(0, 128)}"`);
+        return sendJson(res, 200, def);
+      }
+      admin(req);
+      if (!flagKey.safeParse(key).success) throw new HttpError(400, 'bad_request', 'key: must be 1-128 letters, digits or . _ - :', { field: 'key' });
+      if (method === 'DELETE') {
+        if (!(await deps.store.delete(key))) throw new HttpError(404, 'not_found', `no flag "${key}"`);
+        return sendJson(res, 200, { key, deleted: true });
+      }
+      const raw = await readJson(req, deps.maxBodyBytes);
+      const body = raw !== null && typeof raw === 'object' && !Array.isArray(raw) && !('key' in raw) ? { ...raw, key } : raw;
+      const parsed = flagDefinition.safeParse(body);
+      if (!parsed.success) {
+        const { field, message } = firstIssue(parsed.error);
+        throw new HttpError(400, 'bad_request', message, { field });
+      }
+      if (parsed.data.key !== key) throw new HttpError(400, 'bad_request', 'key: must equal the key in the path', { field: 'key' });
+      try {
+        const stored = await deps.store.put(parsed.data);
+        return sendJson(res, 200, stored);
+      } catch (e) {
+        if (e instanceof RangeError) throw new HttpError(409, 'conflict', e.message);
+        throw e;
+      }
+    }
+    throw new HttpError(404, 'not_found', `no route for ${method} ${pathname.slice(0, 200)}`);
+  };
+}
+
+/**
+ * `?app=` of a request whose token has no `app` claim (what the connect frame's `app` says on a
+ * connection); absent: `null`, and flags limited to `apps` are left out.
+ */
+function appParam(req: IncomingMessage): string | null {
+  const app = new URL(req.url ?? '/', 'http://localhost').searchParams.get('app');
+  return app === null || app === '' || app.length > 256 ? null : app;
+}
+
+function notAllowed(res: ServerResponse, allow: string): HttpError {
+  res.setHeader('allow', allow);
+  return new HttpError(405, 'method_not_allowed', `use ${allow}`);
+}
+
+function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
+  let at = target;
+  for (const p of path.slice(0, -1)) {
+    if (p === '__proto__' || p === 'constructor' || p === 'prototype') return;
+    const next = at[p];
+    at = (at[p] = next !== null && typeof next === 'object' && !Array.isArray(next) ? { ...(next as object) } : {}) as Record<string, unknown>;
+  }
+  const last = path[path.length - 1]!;
+  if (last === '__proto__' || last === 'constructor' || last === 'prototype' || last === '') return;
+  at[last] = value;
+}

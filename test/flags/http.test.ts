@@ -1,0 +1,138 @@
+import { SignJWT } from 'jose';
+import { afterEach, describe, expect, it } from 'vitest';
+import { API_KEY, JWT_SECRET, cleanup, startServer, type TestServer } from '../support/harness';
+
+afterEach(cleanup);
+
+const sign = (sub: string, claims: Record<string, unknown> = {}) =>
+  new SignJWT(claims)
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(sub)
+    .setIssuedAt()
+    .setExpirationTime(Math.floor(Date.now() / 1000) + 3600)
+    .sign(new TextEncoder().encode(JWT_SECRET));
+
+async function call(server: TestServer, method: string, path: string, body?: unknown, auth: string | null = API_KEY, headers: Record<string, string> = {}) {
+  const res = await fetch(server.httpUrl + path, {
+    method,
+    headers: { 'content-type': 'application/json', ...(auth ? { authorization: `Bearer ${auth}` } : {}), ...headers },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, body: text ? (JSON.parse(text) as Record<string, any>) : undefined };
+}
+
+describe('flags admin API (PUT / DELETE /api/flags/:key, server API key)', () => {
+  it('answers 401 without or with a wrong key, and 404 when the server has no API key', async () => {
+    const server = await startServer({ flags: {} });
+    expect((await call(server, 'PUT', '/api/flags/a', { enabled: true }, null)).status).toBe(401);
+    expect((await call(server, 'PUT', '/api/flags/a', { enabled: true }, 'wrong')).status).toBe(401);
+    expect((await call(server, 'DELETE', '/api/flags/a', undefined, 'wrong')).status).toBe(401);
+    // A user token is not an API key.
+    expect((await call(server, 'PUT', '/api/flags/a', { enabled: true }, await sign('u1'))).status).toBe(401);
+    expect((await call(server, 'PUT', '/api/flags/a', { enabled: true })).status).toBe(200);
+    const keyless = await startServer({ flags: {}, apiKey: undefined });
+    expect((await call(keyless, 'PUT', '/api/flags/a', { enabled: true })).status).toBe(404);
+  });
+
+  it.each([
+    [{}, 'enabled'],
+    [{ enabled: 'yes' }, 'enabled'],
+    [{ enabled: true, rules: [{ value: 1, percentage: -1 }] }, 'rules.0.percentage'],
+    [{ enabled: true, rules: [{ if: { users: [''] }, value: 1 }] }, 'rules.0.if.users.0'],
+    [{ enabled: true, variants: [{ name: 'a', value: 1, weight: 50 }] }, 'variants'],
+    [{ enabled: true, endAt: 'soon' }, 'endAt'],
+    [{ enabled: true, extra: 1 }, '(body)'],
+    [{ key: 'other', enabled: true }, 'key'],
+  ])('answers 400 naming the field for %j', async (body, field) => {
+    const server = await startServer({ flags: {} });
+    const res = await call(server, 'PUT', '/api/flags/a', body);
+    expect(res.status).toBe(400);
+    expect(res.body!.error).toMatchObject({ code: 'bad_request', field });
+  });
+
+  it('answers 400 for a bad key in the path, a body that is not JSON, and 404 deleting an unknown flag', async () => {
+    const server = await startServer({ flags: {} });
+    expect((await call(server, 'PUT', '/api/flags/bad%20key', { enabled: true })).body!.error.field).toBe('key');
+    expect((await call(server, 'PUT', '/api/flags/a', '{ nope')).status).toBe(400);
+    expect((await call(server, 'DELETE', '/api/flags/a')).status).toBe(404);
+    expect((await call(server, 'POST', '/api/flags/a', {})).status).toBe(405);
+  });
+
+  it('versions each write and reads a definition back', async () => {
+    const server = await startServer({ flags: {} });
+    const first = await call(server, 'PUT', '/api/flags/a', { enabled: true, value: 1 });
+    const second = await call(server, 'PUT', '/api/flags/a', { enabled: true, value: 2 });
+    expect(second.body!.version).toBeGreaterThan(first.body!.version);
+    expect((await call(server, 'GET', '/api/flags/a')).body).toMatchObject({ key: 'a', value: 2, version: second.body!.version });
+    expect((await call(server, 'DELETE', '/api/flags/a')).body).toEqual({ key: 'a', deleted: true });
+  });
+});
+
+describe('flag evaluation endpoints (token-authenticated)', () => {
+  const definitions = [
+    { key: 'beta', enabled: true, value: false, rules: [{ if: { role: 'tester' }, value: true }] },
+    { key: 'config.telemetry.sampleRate', enabled: true, value: 0.1, rules: [{ if: { users: ['vip'] }, value: 1 }] },
+  ];
+
+  it('GET /api/flags evaluates from the verified token, with an ETag and 304', async () => {
+    const server = await startServer({ flags: { definitions } });
+    expect((await call(server, 'GET', '/api/flags', undefined, null)).status).toBe(401);
+    expect((await call(server, 'GET', '/api/flags', undefined, 'not-a-token')).status).toBe(401);
+    const tester = await call(server, 'GET', '/api/flags', undefined, await sign('t1', { role: 'tester' }));
+    expect(tester.body!.flags.beta).toMatchObject({ value: true, reason: 'TARGETING_MATCH' });
+    const token = await sign('u1');
+    const plain = await call(server, 'GET', '/api/flags', undefined, token);
+    expect(plain.body!.flags.beta).toMatchObject({ value: false, reason: 'DEFAULT' });
+    const etag = plain.headers.get('etag')!;
+    expect(etag).toMatch(/^".+"$/);
+    expect((await call(server, 'GET', '/api/flags', undefined, token, { 'if-none-match': etag })).status).toBe(304);
+    await call(server, 'PUT', '/api/flags/beta', { enabled: false });
+    expect((await call(server, 'GET', '/api/flags', undefined, token, { 'if-none-match': etag })).status).toBe(200);
+  });
+
+  it('never returns the rules themselves (targeting lists stay on the server)', async () => {
+    const server = await startServer({ flags: { definitions } });
+    const res = await call(server, 'GET', '/api/flags', undefined, await sign('u1'));
+    expect(JSON.stringify(res.body)).not.toContain('vip');
+    expect(JSON.stringify(res.body)).not.toContain('tester');
+  });
+
+  it('POST /ofrep/v1/evaluate/flags answers the OFREP bulk shape, ignoring a context that claims another identity', async () => {
+    const server = await startServer({ flags: { definitions } });
+    const token = await sign('u1');
+    const res = await call(server, 'POST', '/ofrep/v1/evaluate/flags', { context: { targetingKey: 'vip', role: 'tester' } }, token);
+    expect(res.status).toBe(200);
+    expect(res.body!.flags).toEqual(
+      expect.arrayContaining([
+        { key: 'beta', value: false, reason: 'DEFAULT', metadata: { version: expect.any(Number) } },
+        { key: 'config.telemetry.sampleRate', value: 0.1, reason: 'DEFAULT', metadata: { version: expect.any(Number) } },
+      ]),
+    );
+    const again = await call(server, 'POST', '/ofrep/v1/evaluate/flags', {}, token, { 'if-none-match': res.headers.get('etag')! });
+    expect(again.status).toBe(304);
+  });
+
+  it('GET /api/config/remote merges connection settings, the remoteConfig option and config.* flags', async () => {
+    const server = await startServer({ flags: { definitions, remoteConfig: { telemetry: { endpoint: '/t' } } }, pingInterval: 20000 });
+    const vip = await call(server, 'GET', '/api/config/remote', undefined, await sign('vip'));
+    expect(vip.body).toMatchObject({ connection: { pingInterval: 20000 }, telemetry: { endpoint: '/t', sampleRate: 1 } });
+    const other = await call(server, 'GET', '/api/config/remote', undefined, await sign('u2'));
+    expect(other.body!.telemetry).toEqual({ endpoint: '/t', sampleRate: 0.1 });
+  });
+
+  it('answers only the flags of the app: the token\'s app claim, else ?app=', async () => {
+    const server = await startServer({ flags: { definitions: [{ key: 'forum-only', enabled: true, apps: ['forum'] }, { key: 'all', enabled: true }] } });
+    const keys = async (path: string, token: string) => Object.keys((await call(server, 'GET', path, undefined, token)).body!.flags as object);
+    const plain = await sign('u1');
+    expect(await keys('/api/flags', plain)).toEqual(['all']);
+    expect(await keys('/api/flags?app=forum', plain)).toEqual(['forum-only', 'all']);
+    // A token bound to an app answers for that app, whatever the query says.
+    expect(await keys('/api/flags?app=forum', await sign('u1', { app: 'shop' }))).toEqual(['all']);
+  });
+
+  it('has no flag routes when flags are off', async () => {
+    const server = await startServer();
+    expect((await call(server, 'GET', '/api/flags', undefined, await sign('u1'))).status).toBe(404);
+  });
+});
