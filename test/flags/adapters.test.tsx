@@ -1,13 +1,12 @@
 // @vitest-environment jsdom
 import { act, cleanup as unmountReact, render as renderReact, screen } from '@testing-library/react';
 import { cleanup as unmountVue, render as renderVue } from '@testing-library/vue';
-import { SignJWT } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import { defineComponent, h } from 'vue';
 import { createFlags } from '../../src/flags/index';
 import { useFlag as useReactFlag } from '../../src/react/index';
 import { useFlag as useVueFlag } from '../../src/vue/index';
-import { API_KEY, JWT_SECRET, cleanup, onCleanup, startServer, waitFor, type TestServer } from '../support/harness';
+import { API_KEY, cleanup, onCleanup, startServer, waitFor, type TestServer, signToken } from '../support/harness';
 
 afterEach(async () => {
   unmountReact();
@@ -15,20 +14,13 @@ afterEach(async () => {
   await cleanup();
 });
 
-const sign = (sub: string) =>
-  new SignJWT({})
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(sub)
-    .setIssuedAt()
-    .setExpirationTime(Math.floor(Date.now() / 1000) + 3600)
-    .sign(new TextEncoder().encode(JWT_SECRET));
 
 const put = (server: TestServer, key: string, body: unknown) =>
   fetch(`${server.httpUrl}/api/flags/${key}`, { method: 'PUT', headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
 async function polledFlags() {
   const server = await startServer({ flags: { definitions: [{ key: 'theme', enabled: true, value: 'light' }] } });
-  const flags = createFlags(undefined, { url: server.httpUrl, token: await sign('u1'), interval: 30 });
+  const flags = createFlags(undefined, { url: server.httpUrl, token: await signToken('u1'), interval: 30 });
   onCleanup(() => flags.close());
   return { server, flags };
 }

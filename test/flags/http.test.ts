@@ -1,16 +1,8 @@
-import { SignJWT } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
-import { API_KEY, JWT_SECRET, cleanup, startServer, type TestServer } from '../support/harness';
+import { API_KEY, cleanup, startServer, type TestServer, signToken } from '../support/harness';
 
 afterEach(cleanup);
 
-const sign = (sub: string, claims: Record<string, unknown> = {}) =>
-  new SignJWT(claims)
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(sub)
-    .setIssuedAt()
-    .setExpirationTime(Math.floor(Date.now() / 1000) + 3600)
-    .sign(new TextEncoder().encode(JWT_SECRET));
 
 async function call(server: TestServer, method: string, path: string, body?: unknown, auth: string | null = API_KEY, headers: Record<string, string> = {}) {
   const res = await fetch(server.httpUrl + path, {
@@ -29,7 +21,7 @@ describe('flags admin API (PUT / DELETE /api/flags/:key, server API key)', () =>
     expect((await call(server, 'PUT', '/api/flags/a', { enabled: true }, 'wrong')).status).toBe(401);
     expect((await call(server, 'DELETE', '/api/flags/a', undefined, 'wrong')).status).toBe(401);
     // A user token is not an API key.
-    expect((await call(server, 'PUT', '/api/flags/a', { enabled: true }, await sign('u1'))).status).toBe(401);
+    expect((await call(server, 'PUT', '/api/flags/a', { enabled: true }, await signToken('u1'))).status).toBe(401);
     expect((await call(server, 'PUT', '/api/flags/a', { enabled: true })).status).toBe(200);
     const keyless = await startServer({ flags: {}, apiKey: undefined });
     expect((await call(keyless, 'PUT', '/api/flags/a', { enabled: true })).status).toBe(404);
@@ -79,9 +71,9 @@ describe('flag evaluation endpoints (token-authenticated)', () => {
     const server = await startServer({ flags: { definitions } });
     expect((await call(server, 'GET', '/api/flags', undefined, null)).status).toBe(401);
     expect((await call(server, 'GET', '/api/flags', undefined, 'not-a-token')).status).toBe(401);
-    const tester = await call(server, 'GET', '/api/flags', undefined, await sign('t1', { role: 'tester' }));
+    const tester = await call(server, 'GET', '/api/flags', undefined, await signToken('t1', { role: 'tester' }));
     expect(tester.body!.flags.beta).toMatchObject({ value: true, reason: 'TARGETING_MATCH' });
-    const token = await sign('u1');
+    const token = await signToken('u1');
     const plain = await call(server, 'GET', '/api/flags', undefined, token);
     expect(plain.body!.flags.beta).toMatchObject({ value: false, reason: 'DEFAULT' });
     const etag = plain.headers.get('etag')!;
@@ -93,14 +85,14 @@ describe('flag evaluation endpoints (token-authenticated)', () => {
 
   it('never returns the rules themselves (targeting lists stay on the server)', async () => {
     const server = await startServer({ flags: { definitions } });
-    const res = await call(server, 'GET', '/api/flags', undefined, await sign('u1'));
+    const res = await call(server, 'GET', '/api/flags', undefined, await signToken('u1'));
     expect(JSON.stringify(res.body)).not.toContain('vip');
     expect(JSON.stringify(res.body)).not.toContain('tester');
   });
 
   it('POST /ofrep/v1/evaluate/flags answers the OFREP bulk shape, ignoring a context that claims another identity', async () => {
     const server = await startServer({ flags: { definitions } });
-    const token = await sign('u1');
+    const token = await signToken('u1');
     const res = await call(server, 'POST', '/ofrep/v1/evaluate/flags', { context: { targetingKey: 'vip', role: 'tester' } }, token);
     expect(res.status).toBe(200);
     expect(res.body!.flags).toEqual(
@@ -115,24 +107,24 @@ describe('flag evaluation endpoints (token-authenticated)', () => {
 
   it('GET /api/config/remote merges connection settings, the remoteConfig option and config.* flags', async () => {
     const server = await startServer({ flags: { definitions, remoteConfig: { telemetry: { endpoint: '/t' } } }, pingInterval: 20000 });
-    const vip = await call(server, 'GET', '/api/config/remote', undefined, await sign('vip'));
+    const vip = await call(server, 'GET', '/api/config/remote', undefined, await signToken('vip'));
     expect(vip.body).toMatchObject({ connection: { pingInterval: 20000 }, telemetry: { endpoint: '/t', sampleRate: 1 } });
-    const other = await call(server, 'GET', '/api/config/remote', undefined, await sign('u2'));
+    const other = await call(server, 'GET', '/api/config/remote', undefined, await signToken('u2'));
     expect(other.body!.telemetry).toEqual({ endpoint: '/t', sampleRate: 0.1 });
   });
 
   it('answers only the flags of the app: the token\'s app claim, else ?app=', async () => {
     const server = await startServer({ flags: { definitions: [{ key: 'forum-only', enabled: true, apps: ['forum'] }, { key: 'all', enabled: true }] } });
     const keys = async (path: string, token: string) => Object.keys((await call(server, 'GET', path, undefined, token)).body!.flags as object);
-    const plain = await sign('u1');
+    const plain = await signToken('u1');
     expect(await keys('/api/flags', plain)).toEqual(['all']);
     expect(await keys('/api/flags?app=forum', plain)).toEqual(['forum-only', 'all']);
     // A token bound to an app answers for that app, whatever the query says.
-    expect(await keys('/api/flags?app=forum', await sign('u1', { app: 'shop' }))).toEqual(['all']);
+    expect(await keys('/api/flags?app=forum', await signToken('u1', { app: 'shop' }))).toEqual(['all']);
   });
 
   it('has no flag routes when flags are off', async () => {
     const server = await startServer();
-    expect((await call(server, 'GET', '/api/flags', undefined, await sign('u1'))).status).toBe(404);
+    expect((await call(server, 'GET', '/api/flags', undefined, await signToken('u1'))).status).toBe(404);
   });
 });

@@ -1,23 +1,15 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SignJWT } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createFlags, type Flags } from '../../src/flags/index';
 import { memoryStorage } from '../../src/index';
 import type { FlagInput } from '../../server/src/index';
 import { startProxy } from '../support/proxy';
-import { API_KEY, JWT_SECRET, cleanup, client, onCleanup, startServer, waitFor, waitForState, type TestServer } from '../support/harness';
+import { API_KEY, cleanup, client, onCleanup, startServer, waitFor, waitForState, type TestServer, signToken } from '../support/harness';
 
 afterEach(cleanup);
 
-const sign = (sub: string, claims: Record<string, unknown> = {}) =>
-  new SignJWT(claims)
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(sub)
-    .setIssuedAt()
-    .setExpirationTime(Math.floor(Date.now() / 1000) + 3600)
-    .sign(new TextEncoder().encode(JWT_SECRET));
 
 const put = (server: TestServer, key: string, body: unknown, apiKey: string | null = API_KEY) =>
   fetch(`${server.httpUrl}/api/flags/${key}`, {
@@ -28,7 +20,7 @@ const put = (server: TestServer, key: string, body: unknown, apiKey: string | nu
 
 /** A connected client with flags and the list of change events it saw. */
 async function flagsClient(server: TestServer, sub: string, claims: Record<string, unknown> = {}) {
-  const c = client({ url: server.url, app: 'shop', token: await sign(sub, claims) });
+  const c = client({ url: server.url, app: 'shop', token: await signToken(sub, claims) });
   const flags = createFlags(c, { defaults: { banner: 'none' } });
   onCleanup(() => flags.close());
   const changes: string[][] = [];
@@ -98,7 +90,7 @@ describe('flags over the realtime connection', () => {
     const server = await startServer({ flags: { definitions: [checkout] } });
     const proxy = await startProxy(server.port);
     onCleanup(() => proxy.close());
-    const c = client({ url: proxy.url('/ws'), app: 'shop', token: await sign('u1') });
+    const c = client({ url: proxy.url('/ws'), app: 'shop', token: await signToken('u1') });
     const flags = createFlags(c);
     onCleanup(() => flags.close());
     c.subscribe('other', () => undefined); // a second topic, so the resubscribe is a `subs` frame
@@ -118,12 +110,8 @@ describe('flags over the realtime connection', () => {
 
   it('re-evaluates a connection whose refreshed token has other claims', async () => {
     const server = await startServer({ flags: { definitions: [checkout] } });
-    const short = await new SignJWT({})
-      .setProtectedHeader({ alg: 'HS256' })
-      .setSubject('u1')
-      .setExpirationTime(Math.floor(Date.now() / 1000) + 2)
-      .sign(new TextEncoder().encode(JWT_SECRET));
-    const promoted = await sign('u1', { role: 'admin' });
+    const short = await signToken('u1', { expiresInSeconds: 2 });
+    const promoted = await signToken('u1', { role: 'admin' });
     let calls = 0;
     const c = client({ url: server.url, app: 'shop', token: () => (calls++ === 0 ? short : promoted) });
     const flags = createFlags(c);
@@ -142,7 +130,7 @@ describe('flags over the realtime connection', () => {
     const server = await startServer({ flags: { definitions: [checkout] } });
     const storage = memoryStorage();
     await storage.set('sdk-realtime:flags', JSON.stringify({ checkout: 'stored' }));
-    const c = client({ url: server.url, app: 'shop', token: await sign('u1') });
+    const c = client({ url: server.url, app: 'shop', token: await signToken('u1') });
     const flags: Flags = createFlags(c, { storage });
     onCleanup(() => flags.close());
     await flags.ready;
@@ -156,7 +144,7 @@ describe('flags over the realtime connection', () => {
 
   it('polls GET /api/flags over HTTP when no realtime client is given', async () => {
     const server = await startServer({ flags: { definitions: [checkout] } });
-    const flags = createFlags(undefined, { url: server.httpUrl, token: await sign('a1', { role: 'admin' }), interval: 50 });
+    const flags = createFlags(undefined, { url: server.httpUrl, token: await signToken('a1', { role: 'admin' }), interval: 50 });
     onCleanup(() => flags.close());
     await flags.ready;
     expect(flags.get('checkout', '')).toBe('new');

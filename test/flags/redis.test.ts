@@ -1,20 +1,12 @@
-import { SignJWT } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createFlags } from '../../src/flags/index';
 import { redisBroker } from '../../server/src/index';
-import { API_KEY, JWT_SECRET, cleanup, client, onCleanup, startServer, waitFor, waitForState, type TestServer } from '../support/harness';
+import { API_KEY, cleanup, client, onCleanup, startServer, waitFor, waitForState, type TestServer, signToken } from '../support/harness';
 import { redisForFile } from '../support/redis';
 
 const redis = redisForFile();
 afterEach(cleanup);
 
-const sign = (sub: string) =>
-  new SignJWT({})
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(sub)
-    .setIssuedAt()
-    .setExpirationTime(Math.floor(Date.now() / 1000) + 3600)
-    .sign(new TextEncoder().encode(JWT_SECRET));
 
 const node = (prefix: string) => startServer({ broker: redisBroker({ url: redis().url, prefix }), flags: { redis: { url: redis().url, prefix } } });
 const put = (server: TestServer, key: string, body: unknown) =>
@@ -26,7 +18,7 @@ describe('flags on Redis (two nodes)', () => {
     const a = await node(prefix);
     const b = await node(prefix);
     expect((await put(a, 'beta', { enabled: true, value: 'one' })).status).toBe(200);
-    const c = client({ url: b.url, app: 'shop', token: await sign('u1') });
+    const c = client({ url: b.url, app: 'shop', token: await signToken('u1') });
     const flags = createFlags(c);
     onCleanup(() => flags.close());
     c.connect();
@@ -41,7 +33,7 @@ describe('flags on Redis (two nodes)', () => {
     // A node started later reads the set from Redis.
     expect((await put(b, 'gamma', { enabled: true, value: 3 })).status).toBe(200);
     const late = await node(prefix);
-    const res = await fetch(`${late.httpUrl}/api/flags`, { headers: { authorization: `Bearer ${await sign('u1')}` } });
+    const res = await fetch(`${late.httpUrl}/api/flags`, { headers: { authorization: `Bearer ${await signToken('u1')}` } });
     expect(((await res.json()) as { flags: Record<string, { value: unknown }> }).flags).toMatchObject({ gamma: { value: 3 } });
   });
 });
@@ -52,7 +44,7 @@ describe('flags on Redis (two CLI processes, --flags-redis)', () => {
     const [a, b] = await Promise.all([startNode(redis().url, ['--flags-redis']), startNode(redis().url, ['--flags-redis'])]);
     onCleanup(() => a.kill());
     onCleanup(() => b.kill());
-    const c = client({ url: b.url, app: 'shop', token: await sign('u1') });
+    const c = client({ url: b.url, app: 'shop', token: await signToken('u1') });
     const flags = createFlags(c);
     onCleanup(() => flags.close());
     c.connect();

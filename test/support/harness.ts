@@ -47,7 +47,7 @@ export async function startServer(options: Partial<ServerOptions> = {}): Promise
 /** Sign an HS256 token for `user` with the test secret. */
 export async function signToken(
   user: string,
-  claims: { app?: string; device?: string; expiresInSeconds?: number } = {},
+  claims: { app?: string; device?: string; expiresInSeconds?: number; [claim: string]: unknown } = {},
 ): Promise<string> {
   const { expiresInSeconds = 3600, ...rest } = claims;
   return new SignJWT({ ...rest })
