@@ -11,6 +11,7 @@ import { createDevTokenHandler } from './dev-token';
 import { createRouter } from './http';
 import { fingerprintOf } from './idempotency';
 import { Metrics } from './metrics';
+import { ApiKeyGate } from './api-key';
 import { createNotifyHandler } from './notify';
 import { resolveOptions, type ServerOptions } from './options';
 import { Presence } from './presence';
@@ -96,10 +97,12 @@ export async function createServer(options: ServerOptions): Promise<RealtimeServ
   if (telemetry?.rpc && !Object.prototype.hasOwnProperty.call(o.methods, 'telemetry.batch')) {
     o.methods = { ...o.methods, 'telemetry.batch': telemetry.rpc };
   }
+  // One API key check for /notify and the flags admin API: failed attempts count across both.
+  const apiKeys = new ApiKeyGate(o.apiKey, o.authFailureLimit, o.trustProxy);
   const flags = options.flags
     ? createFlagsService(options.flags, {
         auth,
-        apiKey: o.apiKey,
+        apiKeys,
         maxBodyBytes: o.maxBodyBytes,
         logger: log,
         connection: { pingInterval: o.pingInterval, maxFrameBytes: o.maxFrameBytes },
@@ -134,11 +137,10 @@ export async function createServer(options: ServerOptions): Promise<RealtimeServ
     logger: log,
     notify: createNotifyHandler({
       apiKey: o.apiKey,
+      apiKeys,
       apps: o.apps,
       maxBodyBytes: o.maxBodyBytes,
       rateLimit: o.notifyRateLimit,
-      authFailureLimit: o.authFailureLimit,
-      trustProxy: o.trustProxy,
       metrics,
       publish,
       rateLimitOf: broker.rateLimit ? (app) => broker.rateLimit!(app, 'notify', o.notifyRateLimit) : undefined,

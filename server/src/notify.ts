@@ -1,12 +1,12 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
+import { sameSecret, type ApiKeyGate } from './api-key';
 import type { Metrics } from './metrics';
 import { BrokerUnavailableError, IdempotencyConflictError, type PublishOptions } from './brokers/types';
 import { fingerprintOf } from './idempotency';
 import { PayloadTooLargeError, type PublishReceipt, type PublishTarget } from './publish';
 import { KeyedLimiter } from './rate-limit';
-import { HttpError, bearer, clientIp, isAbort, limitKey, readJson, sendHttpError, sendJson } from './http-util';
+import { HttpError, isAbort, readJson, sendHttpError, sendJson } from './http-util';
 
 /** Most ids one `/notify` may list per target kind. */
 export const MAX_TARGETS = 1000;
@@ -33,50 +33,29 @@ export const notifyBody = z
   });
 
 export interface NotifyDeps {
+  /** The server's API key(s): per-app keys must match the body's `appId`. */
   apiKey: string | Record<string, string> | undefined;
+  /** Authenticates the caller (shared with the other endpoints that take the API key). */
+  apiKeys: ApiKeyGate;
   apps: Set<string> | undefined;
   maxBodyBytes: number;
   rateLimit: { requests: number; per: number };
-  /** Failed authentications per client IP before 429. */
-  authFailureLimit: { failures: number; per: number };
-  trustProxy: boolean;
   metrics: Metrics;
   publish(app: string, target: PublishTarget, options?: PublishOptions): Promise<PublishReceipt>;
   /** The broker's shared `/notify` limit for an app (ms to wait, 0 = go); absent: a local limiter. */
   rateLimitOf?: (app: string) => Promise<number>;
 }
 
-/** Compare secrets in constant time (hashing first so lengths need not match). */
-function sameSecret(a: string, b: string): boolean {
-  const h = (s: string) => createHash('sha256').update(s).digest();
-  return timingSafeEqual(h(a), h(b));
-}
-
 /** Builds the `POST /notify` handler: authenticate, validate, rate limit per app, publish. */
 export function createNotifyHandler(deps: NotifyDeps): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   const perApp = new KeyedLimiter(deps.rateLimit);
-  const failures = new KeyedLimiter({ requests: deps.authFailureLimit.failures, per: deps.authFailureLimit.per });
-  const keys = typeof deps.apiKey === 'object' ? Object.values(deps.apiKey) : [];
-
-  /** A wrong key costs the address one token; an address out of tokens is refused before any check. */
-  const refuse = (ip: string, message: string): never => {
-    failures.take(ip);
-    throw new HttpError(401, 'unauthorized', message);
-  };
 
   const handle = async (req: IncomingMessage): Promise<{ status: number; body: unknown }> => {
     const { apiKey } = deps;
-    if (apiKey === undefined) throw new HttpError(404, 'not_found', '/notify is disabled: the server has no apiKey');
-    const ip = limitKey(clientIp(req, deps.trustProxy));
-    const wait = failures.peek(ip);
-    if (wait > 0) throw new HttpError(429, 'rate_limited', 'too many failed authentications from this address', { retryAfter: wait });
-    const key = bearer(req);
-    if (!key) refuse(ip, 'missing "Authorization: Bearer <apiKey>"');
     // Authenticate before reading the body, so a caller without a valid key holds no buffer. With
-    // per-app keys the app is in the body: here the key must be one of them (every one compared,
-    // in constant time), and after parsing it must be the key of that app.
-    const known = typeof apiKey === 'string' ? sameSecret(key!, apiKey) : keys.reduce((hit, k) => sameSecret(key!, k) || hit, false);
-    if (!known) refuse(ip, 'wrong API key');
+    // per-app keys the app is in the body: here the key must be one of them, and after parsing it
+    // must be the key of that app.
+    const { key, refuse } = deps.apiKeys.check(req, '/notify is disabled: the server has no apiKey');
 
     const raw = await readJson(req, deps.maxBodyBytes);
     const parsed = notifyBody.safeParse(raw);
@@ -88,7 +67,7 @@ export function createNotifyHandler(deps: NotifyDeps): (req: IncomingMessage, re
     const body = parsed.data;
     if (typeof apiKey === 'object') {
       const expected = Object.prototype.hasOwnProperty.call(apiKey, body.appId) ? apiKey[body.appId] : undefined;
-      if (expected === undefined || !sameSecret(key!, expected)) refuse(ip, 'wrong API key for this app');
+      if (expected === undefined || !sameSecret(key, expected)) refuse('wrong API key for this app');
     }
     if (deps.apps && !deps.apps.has(body.appId)) throw new HttpError(403, 'forbidden', `app "${body.appId}" is not allowed`);
     // Cluster-wide when the broker keeps limits (Redis), else this node's own.

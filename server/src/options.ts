@@ -83,7 +83,8 @@ export interface ServerOptions {
    */
   httpTimeouts?: { headers?: number; request?: number; keepAlive?: number };
   /**
-   * Failed `/notify` authentications per client IP: `failures` per `per` ms. Default
+   * Failed API-key authentications per client IP (`/notify` and the flags admin API together):
+   * `failures` per `per` ms. Default
    * `{ failures: 10, per: 60000 }`; beyond: 429 with `Retry-After` before the key is even checked.
    */
   authFailureLimit?: { failures?: number; per?: number };

@@ -43,6 +43,19 @@ describe('flags admin API (PUT / DELETE /api/flags/:key, server API key)', () =>
     expect(res.body!.error).toMatchObject({ code: 'bad_request', field });
   });
 
+  it('counts wrong keys per address together with /notify: guessing on one endpoint gets no fresh attempts on the other', async () => {
+    const server = await startServer({ flags: {}, authFailureLimit: { failures: 3, per: 60_000 } });
+    const notifyBody = { appId: 'shop', eventTopics: ['t'], data: 1 };
+    expect((await call(server, 'PUT', '/api/flags/a', { enabled: true }, 'guess1')).status).toBe(401);
+    expect((await call(server, 'PUT', '/api/flags/a', { enabled: true }, 'guess2')).status).toBe(401);
+    expect((await call(server, 'POST', '/notify', notifyBody, 'guess3')).status).toBe(401);
+    // Over the bound: refused before the key is looked at, on both endpoints, even with the right key.
+    const limited = await call(server, 'PUT', '/api/flags/a', { enabled: true });
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect((await call(server, 'POST', '/notify', notifyBody)).status).toBe(429);
+  });
+
   it('answers 400 for a bad key in the path, a body that is not JSON, and 404 deleting an unknown flag', async () => {
     const server = await startServer({ flags: {} });
     expect((await call(server, 'PUT', '/api/flags/bad%20key', { enabled: true })).body!.error.field).toBe('key');

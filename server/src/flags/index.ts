@@ -4,6 +4,7 @@ import type { Logger } from '../logger';
 import { flagDefinition, firstIssue, type FlagDefinition } from './definitions';
 import { FlagsLive } from './live';
 import type { FlagsServerOptions } from './options';
+import type { ApiKeyGate } from '../api-key';
 import { createFlagRoutes } from './routes';
 import { RedisFlagSync } from './redis';
 import { FlagStore } from './store';
@@ -26,7 +27,7 @@ export interface FlagsService {
 
 export interface FlagsDeps {
   auth: TokenAuthority;
-  apiKey: string | Record<string, string> | undefined;
+  apiKeys: ApiKeyGate;
   maxBodyBytes: number;
   logger: Logger;
   /** Connection settings reported by `GET /api/config/remote`. */
@@ -59,7 +60,7 @@ export function createFlagsService(options: FlagsServerOptions, deps: FlagsDeps)
   const handle = createFlagRoutes({
     store,
     auth: deps.auth,
-    apiKey: deps.apiKey,
+    apiKeys: deps.apiKeys,
     env,
     now,
     maxBodyBytes: deps.maxBodyBytes,

@@ -1,4 +1,5 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import type { ApiKeyGate } from '../api-key';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TokenAuthority } from '../auth';
 import { HttpError, bearer, readJson, sendJson } from '../http-util';
@@ -11,7 +12,8 @@ export interface FlagRoutesDeps {
   store: FlagStore;
   auth: TokenAuthority;
   /** The server API key(s) that may write flags (as for `/notify`); absent: the admin API is off. */
-  apiKey: string | Record<string, string> | undefined;
+  /** The server API key check, shared with `/notify` (failed attempts count across both). */
+  apiKeys: ApiKeyGate;
   env: string;
   now: () => number;
   maxBodyBytes: number;
@@ -20,7 +22,6 @@ export interface FlagRoutesDeps {
 }
 
 const sha = (s: string) => createHash('sha256').update(s).digest();
-const sameSecret = (a: string, b: string): boolean => timingSafeEqual(sha(a), sha(b));
 
 /** Whether a path belongs to the flags routes. */
 export const isFlagsPath = (p: string): boolean => p === '/api/flags' || p.startsWith('/api/flags/') || p === '/api/config/remote' || p.startsWith('/ofrep/');
@@ -51,14 +52,7 @@ export function createFlagRoutes(deps: FlagRoutesDeps): (req: IncomingMessage, r
     sendJson(res, 200, body, { etag, 'cache-control': 'no-cache' });
   };
 
-  const admin = (req: IncomingMessage): void => {
-    const { apiKey } = deps;
-    if (apiKey === undefined) throw new HttpError(404, 'not_found', 'the flags admin API is disabled: the server has no apiKey');
-    const key = bearer(req);
-    if (!key) throw new HttpError(401, 'unauthorized', 'missing "Authorization: Bearer <apiKey>"');
-    const keys = typeof apiKey === 'string' ? [apiKey] : Object.values(apiKey);
-    if (!keys.reduce((hit, k) => sameSecret(key, k) || hit, false)) throw new HttpError(401, 'unauthorized', 'wrong API key');
-  };
+  const admin = (req: IncomingMessage): void => void deps.apiKeys.check(req, 'the flags admin API is disabled: the server has no apiKey');
 
   return async (req, res, pathname) => {
     const method = req.method ?? 'GET';
