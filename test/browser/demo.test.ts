@@ -1,22 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import { launchChromium } from '../support/browser';
+import { afterAll, describe, expect, it } from 'vitest';
+import { chromiumForFile } from '../support/browser';
 import { API_KEY, cleanup, startServer } from '../support/harness';
 
 // The demo page of `npm start`, in real Chromium, on the built client bundle (npm test builds first).
-let browser: Browser;
-beforeAll(async () => {
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  await browser?.close();
-  await cleanup();
-});
+const chrome = chromiumForFile();
+afterAll(cleanup);
 
 describe('demo page (npm start)', () => {
   it('connects, shows the online count and receives a /notify posted from its own form', async () => {
     const server = await startServer({ dev: true, demo: true } as never);
-    const page = await browser.newPage();
+    const page = await chrome.browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(String(e)));
     await page.goto(server.httpUrl + '/');

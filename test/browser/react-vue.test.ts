@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import react from '@vitejs/plugin-react';
 import vue from '@vitejs/plugin-vue';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { build, type PluginOption } from 'vite';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createServer } from '../../server/src/index';
-import { launchChromium } from '../support/browser';
+import { chromiumForFile } from '../support/browser';
 import { API_KEY, cleanup, notify, onCleanup } from '../support/harness';
 import { startProxy } from '../support/proxy';
 
@@ -43,14 +43,7 @@ async function buildExample(name: string, plugin: PluginOption): Promise<string>
 }
 
 const STEP = 10_000;
-let browser: Browser;
-
-beforeAll(async () => {
-  browser = await launchChromium();
-}, 30_000);
-afterAll(async () => {
-  await browser?.close();
-});
+const chrome = chromiumForFile();
 afterEach(cleanup);
 
 const examples = [
@@ -84,7 +77,7 @@ describe.each(examples)('example $name in Chromium', ({ name, plugin }) => {
     const proxy = await startProxy(port);
     onCleanup(() => proxy.close());
 
-    const page = await browser.newPage();
+    const page = await chrome.browser.newPage();
     onCleanup(() => page.close());
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(String(e)));
@@ -98,7 +91,7 @@ describe.each(examples)('example $name in Chromium', ({ name, plugin }) => {
     await expect.poll(() => page.getByTestId('online').getAttribute('data-users'), { timeout: STEP }).toBe('1');
 
     // A second viewer shows up in the badge.
-    const other = await browser.newPage();
+    const other = await chrome.browser.newPage();
     onCleanup(() => other.close());
     await other.goto(`${server.httpUrl}/?user=bob&url=${encodeURIComponent(proxy.url())}`, { timeout: STEP });
     await expect.poll(() => page.getByTestId('online').getAttribute('data-users'), { timeout: STEP }).toBe('2');
@@ -137,7 +130,7 @@ describe.each(examples)('example $name in Chromium', ({ name, plugin }) => {
     const proxy = await startProxy(rt.port);
     onCleanup(() => proxy.close());
 
-    const page = await browser.newPage();
+    const page = await chrome.browser.newPage();
     onCleanup(() => page.close());
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(String(e)));
@@ -163,7 +156,7 @@ describe.each(examples)('example $name in Chromium', ({ name, plugin }) => {
     expect(await page.getByTestId('gap').count()).toBe(0);
 
     // An explicit tokenUrl works the same, without a proxy.
-    const direct = await browser.newPage();
+    const direct = await chrome.browser.newPage();
     onCleanup(() => direct.close());
     const q = `url=${encodeURIComponent(rt.url)}&tokenUrl=${encodeURIComponent(rt.httpUrl + '/dev/token')}`;
     await direct.goto(`${site.httpUrl}/?user=bob&${q}`, { timeout: STEP });

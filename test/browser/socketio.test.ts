@@ -1,25 +1,18 @@
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import { launchChromium } from '../support/browser';
+import { afterAll, describe, expect, it } from 'vitest';
+import { chromiumForFile } from '../support/browser';
 import { cleanup, notify, signToken, startServer } from '../support/harness';
 
 // The socket.io browser client (its own dist bundle) in real Chromium against the bridge.
 const CLIENT = fileURLToPath(new URL('../../node_modules/socket.io-client/dist/socket.io.min.js', import.meta.url));
 
-let browser: Browser;
-beforeAll(async () => {
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  await browser?.close();
-  await cleanup();
-});
+const chrome = chromiumForFile();
+afterAll(cleanup);
 
 describe('socket.io browser client against the bridge', () => {
   it('connects with a token (polling, then the WebSocket upgrade) and with trusted headers over polling, subscribes and gets dataUpdate and counts', async () => {
     const server = await startServer({ socketIo: { trustClientHeaders: true }, presenceInterval: 20 });
-    const page = await browser.newPage();
+    const page = await chrome.browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(String(e)));
     // Same origin as the server, so long-polling needs no CORS.

@@ -1,4 +1,5 @@
 import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 import { findChromium, missingChromium } from './find-chromium';
 
 // Debian's Chromium, installed by .ci/run (`apt-get install -y chromium`). Without one, vitest.config.ts
@@ -25,4 +26,21 @@ export function launchChromium(): Promise<Browser> {
       '--disable-dev-shm-usage',
     ],
   });
+}
+
+/** Chromium for the tests of one file: launched before them, closed after them. */
+export function chromiumForFile(): { readonly browser: Browser } {
+  let browser: Browser | undefined;
+  beforeAll(async () => {
+    browser = await launchChromium();
+  }, 30_000);
+  afterAll(async () => {
+    await browser?.close();
+  });
+  return {
+    get browser(): Browser {
+      if (!browser) throw new Error('Chromium is not running (used outside the tests of the file?)');
+      return browser;
+    },
+  };
 }
