@@ -36,7 +36,9 @@ export interface SubscribeOptions {
    * before this handler sees it: the handler gets the validated (possibly transformed) value; an
    * invalid payload (or a validator that throws) is an `error` event (`invalid_payload`, the
    * issues as `cause`), never a handler call. The handler is called a microtask after the message
-   * arrives, in message order also with asynchronous validators. Default: none.
+   * arrives, in message order also with asynchronous validators; at most 1000 payloads per
+   * handler wait for validation (beyond, each is an `invalid_payload` error with cause
+   * `'validation backlog'`). Default: none.
    */
   schema?: StandardSchemaV1;
 }
@@ -75,8 +77,10 @@ interface Owner {
 class Entry implements Subscription {
   /** Refused or unsubscribed. */
   done?: boolean;
-  /** The last asynchronous validation, so the next message waits its turn. */
+  /** The last validation, so the next message waits its turn. */
   queue?: Promise<unknown>;
+  /** Messages validating or waiting to (at most `MAX_VALIDATING`). */
+  waiting?: number;
 
   constructor(
     readonly topic: string,
@@ -151,6 +155,9 @@ export interface Subscriptions {
   deliver(m: Publication): void;
 }
 
+/** Messages one handler's schema may have in validation at once; beyond, each is an `invalid_payload` error. */
+const MAX_VALIDATING = 1000;
+
 /** How many recent message ids are remembered to drop a message arriving on a second stream. */
 const RECENT_IDS = 1000;
 
@@ -198,8 +205,11 @@ export function createSubscriptions(hooks: SubscriptionHooks): Subscriptions {
 
   const dispatch = (stream: string, m: Publication) => {
     const t = topics.get(stream);
-    if (t) for (const e of t) if (e.opts?.schema) validated(e, m, e.opts.schema);
-    else hooks.guard(e.fn, m);
+    if (!t) return;
+    for (const e of t) {
+      if (e.opts?.schema) validated(e, m, e.opts.schema);
+      else hooks.guard(e.fn, m);
+    }
   };
 
   /**
@@ -208,9 +218,13 @@ export function createSubscriptions(hooks: SubscriptionHooks): Subscriptions {
    */
   const validated = (e: Entry, m: Publication, schema: StandardSchemaV1) => {
     const fail = (cause: unknown) => hooks.emit('error', new RealtimeError('invalid_payload', m.topic + ': invalid payload', cause));
+    // Bounded: a validator that never settles must not hold every later message.
+    if (e.waiting! >= MAX_VALIDATING) return fail('validation backlog');
+    e.waiting = (e.waiting || 0) + 1;
     e.queue = (e.queue || Promise.resolve())
       .then(() => schema['~standard'].validate(m.data))
-      .then((r) => e.done || (r.issues ? fail(r.issues) : hooks.guard(e.fn, { ...m, data: r.value })), fail);
+      .then((r) => e.done || (r.issues ? fail(r.issues) : hooks.guard(e.fn, { ...m, data: r.value })), fail)
+      .then(() => e.waiting!--);
   };
 
 

@@ -91,4 +91,36 @@ describe('payload schemas (Standard Schema)', () => {
     await vi.advanceTimersByTimeAsync(20);
     expect(handler).not.toHaveBeenCalled();
   });
+
+  it('holds at most 1000 payloads in validation per handler; beyond, each is an invalid_payload error, and room comes back as they settle', async () => {
+    const { client, fake, connect, events } = setup();
+    await connect();
+    const pending: Array<() => void> = [];
+    const stuck: StandardSchemaV1<unknown, unknown> = {
+      '~standard': { version: 1, vendor: 'test', validate: (v) => new Promise((r) => pending.push(() => r({ value: v }))) },
+    };
+    const got: unknown[] = [];
+    client.subscribe('t', (m) => got.push(m.data), { schema: stuck });
+    fake.link.subscribed('t');
+    for (let i = 1; i <= 1002; i++) fake.link.push(msg('t', i));
+    await tick();
+    const errors = events.error as { code: string; cause: unknown }[];
+    expect(errors.map((e) => [e.code, e.cause])).toEqual([
+      ['invalid_payload', 'validation backlog'],
+      ['invalid_payload', 'validation backlog'],
+    ]);
+    // Validations run one after another: settle them as they start.
+    while (got.length < 1000) {
+      pending.shift()?.();
+      await tick();
+    }
+    expect(got[999]).toBe(1000);
+    fake.link.push(msg('t', 1003));
+    await tick();
+    pending.shift()?.();
+    await tick();
+    expect(got.at(-1)).toBe(1003);
+    expect(errors).toHaveLength(2);
+  });
 });
+
