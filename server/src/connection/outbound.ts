@@ -30,11 +30,14 @@ export class Outbound {
 
   /** A `msg` for `matched` (never empty): the first stream carries it, the others go in `also`. */
   message(delivery: Delivery, matched: StreamOffset[]): void {
-    const [first, ...rest] = matched;
+    const first = matched[0];
     if (!first) return;
     this.metrics.messagesDelivered++;
+    // One stream (a broadcast): the framed bytes are shared by every subscriber of that stream.
+    // Runs once per recipient, so no array is made here.
+    const single = matched.length === 1;
     let cache: Map<string, Buffer> | undefined;
-    if (rest.length === 0) {
+    if (single) {
       cache = framedDeliveries.get(delivery);
       const framed = cache?.get(first.stream);
       if (framed !== undefined) return this.write(framed);
@@ -48,9 +51,9 @@ export class Outbound {
       ts: delivery.ts,
       data: delivery.data,
     };
-    if (rest.length > 0) frame.also = Object.fromEntries(rest.map((m) => [m.stream, m.offset]));
+    if (!single) frame.also = Object.fromEntries(matched.slice(1).map((m) => [m.stream, m.offset]));
     const framed = textFrame(encodeFrame(frame));
-    if (rest.length === 0) {
+    if (single) {
       if (!cache) framedDeliveries.set(delivery, (cache = new Map()));
       cache.set(first.stream, framed);
     }
