@@ -74,3 +74,18 @@ export const holdTopic = (client: RealtimeClient, topic: string, fan: Fan): (() 
 /** Hold the online count of `topic` (one `client.onlineCount` shared by every holder). */
 export const holdCount = (client: RealtimeClient, topic: string, fan: Fan): (() => void) =>
   hold(client, countKey(topic), (emit) => client.onlineCount(topic, (n) => emit('onMessage', n)), fan);
+
+/** `subscribe` and `publish` of a client, bound to it. */
+export type BoundOps = Pick<RealtimeClient, 'subscribe' | 'publish'>;
+
+const boundOps = new WeakMap<RealtimeClient, BoundOps>();
+
+/**
+ * The client's `subscribe` and `publish` bound to it (its methods live on the prototype), the
+ * same functions on every call for the same client: stable dependencies for effects.
+ */
+export function bound(client: RealtimeClient): BoundOps {
+  let b = boundOps.get(client);
+  if (!b) boundOps.set(client, (b = { subscribe: client.subscribe.bind(client), publish: client.publish.bind(client) }));
+  return b;
+}

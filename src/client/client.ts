@@ -11,7 +11,7 @@ import {
   type SubscribeManyResult,
   type SubscribeResult,
 } from '../protocol/frames';
-import type { TransportConnection } from '../transports/types';
+import type { TransportConnection, TransportHandlers } from '../transports/types';
 import { backoffDelay } from '../util/backoff';
 import { Emitter, type Listener } from '../util/emitter';
 import { randomId } from '../util/ids';
@@ -19,14 +19,14 @@ import { MAX_DELAY } from '../util/timers';
 import { RealtimeError, fromWire } from './errors';
 import { Heartbeat } from './heartbeat';
 import { BATCH_BOUND, MAX_FRAME_BOUND, PING_BOUND, REFRESH_INTERVAL, RETRY_AFTER_BOUND, clamp } from './limits';
-import { resolveOptions, type ClientOptions } from './options';
+import { resolveOptions, type ClientOptions, type ResolvedOptions } from './options';
 import type { SchemaOutput, StandardSchemaV1 } from './schema';
-import { createOutbox, type OutboxOp } from './outbox';
-import { createPresence, type OnlineCount, type Presence } from './presence';
+import { createOutbox, type Outbox, type OutboxOp } from './outbox';
+import { Presence, type OnlineCount } from './presence';
 import { Requests, type Pending } from './requests';
 import { UNAUTHORIZED, mayReconnect, type ConnectionSnapshot, type ConnectionState, type LinkEnd, type StateChange } from './state';
 import {
-  createSubscriptions,
+  Subscriptions,
   type GapInfo,
   type MessageHandler,
   type SubscribeOptions,
@@ -150,12 +150,6 @@ export interface RealtimeClient<Topics extends TopicMap = TopicMap> {
   getSnapshot(): ConnectionSnapshot;
 }
 
-/** One attempt at a connection: a transport link, dead once it ended. */
-interface Link {
-  conn?: TransportConnection;
-  dead?: boolean;
-}
-
 /** A frame type without its per-link `id` (distributes over unions). */
 type WithoutId<F> = F extends unknown ? Omit<F, 'id'> : never;
 
@@ -176,400 +170,508 @@ const usable = (r: ConnectResult) =>
   typeof r.maxFrame == 'number' &&
   isObj(r.streams);
 
-/** Create a client. Validates `options` (a `TypeError` names the bad one); connects on `connect()`. */
-export function createClient<Topics extends TopicMap = TopicMap>(options: ClientOptions): RealtimeClient<Topics> {
-  const o = resolveOptions(options);
-  const { timers, token, reconnect } = o;
-  const tokenFn = typeof token == 'function';
+const noop = () => {};
 
-  // App callbacks (listeners, handlers) never throw into the client: what they throw is reported,
-  // except from an `error` listener (it would loop).
-  const emitter = new Emitter<ClientEvents>((error, type) => type != 'error' && fail('handler', 'handler threw', error));
-  const guard = <A>(fn: ((arg: A) => void) | undefined, arg: A) => emitter.guard(fn, arg);
-  // `closed` is never an `error` event: closing is no failure (a restored publish stays saved).
-  const report = (e: RealtimeError) => e.code != 'closed' && emitter.emit('error', e);
-  /** Report a new error. */
-  const fail = (code: ErrorCode, message: string, cause?: unknown) => report(new RealtimeError(code, message, cause));
+/**
+ * One attempt at a connection: a transport link, dead once it ended. It is the transport's
+ * handlers object itself (methods on the prototype), so a link costs no closures.
+ */
+class Link implements TransportHandlers {
+  conn?: TransportConnection;
+  dead?: boolean;
 
-  let snapshot: ConnectionSnapshot = { state: 'idle' };
-  const setState = (state: ConnectionState, reason?: string) => {
-    const prev = snapshot.state;
-    if (prev == state) return;
-    snapshot = { state, reason };
-    emitter.emit('state', { state, prev, reason });
-  };
+  /** The token this attempt connects with (known once the token function answered). */
+  token_?: string;
 
-  let link: Link | undefined;
+  constructor(private readonly client_: Client) {}
+
+  onOpen(): void {
+    if (!this.dead) this.client_.opened_(this);
+  }
+
+  onMessage(data: string | ArrayBuffer): void {
+    if (!this.dead) this.client_.frame_(this, data);
+  }
+
+  onClose(code: number, reason: string): void {
+    this.client_.drop_(this, { code, reason });
+  }
+
+  onError(e: unknown): void {
+    if (!this.dead) this.client_.fail_('transport', 'transport error', e);
+  }
+}
+
+/**
+ * The client. Its state is fields and its logic methods on the prototype, so an idle client is
+ * one object and a few small tables, not ~50 closures (bench/mem.mjs). Internal members end in
+ * `_` (shortened in the bundle, see tsup.config.ts); the public API is {@link RealtimeClient}.
+ */
+class Client extends Emitter<ClientEvents> implements RealtimeClient {
+  private readonly o_: ResolvedOptions;
+  private readonly tokenFn_: boolean;
+  private snapshot_: ConnectionSnapshot = { state: 'idle' };
+  private link_?: Link;
   /** The current link accepted `connect` and everything owed to it was sent. */
-  let ready = false;
-  let everConnected = false;
+  private ready_ = false;
+  private everConnected_ = false;
   /** Outbound limit: the default until the server states its own. */
-  let maxFrame = DEFAULT_MAX_FRAME_BYTES;
-  let attempt = 0;
-  let refusals = 0;
-  let notBefore = 0;
+  private maxFrame_ = DEFAULT_MAX_FRAME_BYTES;
+  private attempt_ = 0;
+  private refusals_ = 0;
+  private notBefore_ = 0;
   /** No token refresh for an `expired` before this time. */
-  let refreshAt = 0;
-  let retryTimer: unknown;
+  private refreshAt_ = 0;
+  private retryTimer_: unknown;
   /** `pause()` holds attempts back; `owed`: one is due at `resume()`. */
-  let paused = false;
-  let owed = false;
+  private paused_ = false;
+  private owed_ = false;
   /** The current link's timer: the connect timeout until `connect` is accepted, then the stability timer. */
-  let linkTimer: unknown;
-  let unlisten: ((() => void) | undefined)[] = [];
+  private linkTimer_: unknown;
+  private unlisten_: ((() => void) | undefined)[] = [];
+  private readonly requests_: Requests;
+  private readonly subs_: Subscriptions;
+  private readonly outbox_: Outbox;
+  /** Online-count watches, made on the first `onlineCount` (most clients never watch one). */
+  private presence_?: Presence;
+  private readonly heartbeat_: Heartbeat;
+  /** Saved stream positions and publishes, read at creation; the first connect waits for it. */
+  private readonly restored_: Promise<void>;
 
-  const requests = new Requests(timers);
-  const send = (frame: string) => link?.conn?.send(frame);
+  constructor(options: ClientOptions) {
+    super();
+    const o = (this.o_ = resolveOptions(options));
+    this.tokenFn_ = typeof o.token == 'function';
+    this.requests_ = new Requests(o.timers);
+    this.subs_ = new Subscriptions(this);
+    this.outbox_ = createOutbox({
+      size: o.outboxSize,
+      timers: o.timers,
+      storage: o.storage,
+      key: `sdk-realtime:${o.app}:`,
+      positions: this.subs_.positions_,
+      report: (e) => this.fail_('internal', 'storage failed', e),
+    });
+    this.heartbeat_ = new Heartbeat(o.timers, () => {
+      const reason = 'heartbeat timeout';
+      this.fail_('transport', reason);
+      if (this.link_) this.drop_(this.link_, { code: 1006, reason });
+    });
+    this.restored_ = this.restore_();
+  }
+
+  // ------------------------------------------------------------------ public API
+
+  get state(): ConnectionState {
+    return this.snapshot_.state;
+  }
+
+  /** Own functions, so `useSyncExternalStore(client.subscribeState, client.getSnapshot)` works unbound. */
+  readonly subscribeState = (listener: () => void): (() => void) => this.on('state', listener);
+  readonly getSnapshot = (): ConnectionSnapshot => this.snapshot_;
+
+  connect(): void {
+    if (this.link_ || this.owed_) return;
+    const env = this.o_.environment;
+    this.unlisten_ = [
+      env.onOnline(() => this.wake_()),
+      env.onVisible(() => {
+        this.wake_();
+        if (this.ready_) this.heartbeat_.check();
+      }),
+      env.onHidden?.(() => this.outbox_.save()),
+    ];
+    if (this.paused_) this.hold_();
+    else void this.open_();
+  }
+
+  pause(): void {
+    if (this.paused_) return;
+    this.paused_ = true;
+    if (this.retryTimer_ === undefined) return;
+    this.o_.timers.clearTimeout(this.retryTimer_);
+    this.retryTimer_ = undefined;
+    this.hold_();
+  }
+
+  resume(): void {
+    if (!this.paused_) return;
+    this.paused_ = false;
+    if (!this.owed_) return;
+    this.owed_ = false;
+    const timers = this.o_.timers;
+    // Not before a server's `retryAfter`.
+    this.retryTimer_ = timers.setTimeout(() => this.open_(), Math.max(0, this.notBefore_ - timers.now()));
+  }
+
+  close(): void {
+    if (this.snapshot_.state == 'closed') return;
+    if (this.ready_) this.disconnected_(1000, 'client closed', false);
+    this.finish_('client closed');
+  }
+
+  subscribe(topic: string, handler: MessageHandler<never>, opts?: SubscribeOptions): Subscription {
+    return this.subs_.add_(topic, handler as MessageHandler, opts);
+  }
+
+  publish(topic: string, data: unknown, opts?: PublishOptions): Promise<PublishResult> {
+    return this.enqueue_({ t: 'pub', topic, data, key: opts?.key ?? randomId() }, opts?.timeout);
+  }
+
+  request<R = unknown>(method: string, params?: unknown, opts?: RequestOptions): Promise<R> {
+    return this.enqueue_({ t: 'rpc', method, params }, opts?.timeout);
+  }
+
+  onlineCount(topic: string, handler: (count: OnlineCount) => void): () => void {
+    return (this.presence_ || (this.presence_ = new Presence(this))).add_(topic, handler);
+  }
+
+  // ------------------------------------------------------------------ hooks of subscriptions and presence
+
+  /** App callbacks (listeners, handlers) never throw into the client: what they throw is reported, except from an `error` listener (it would loop). */
+  protected override thrown_(error: unknown, type: keyof ClientEvents | undefined): void {
+    if (type != 'error') this.fail_('handler', 'handler threw', error);
+  }
+
+  sub_(topic: string): void {
+    if (this.ready_) this.sendSub_(topic);
+  }
+
+  unsub_(topic: string): void {
+    if (this.ready_) this.call_({ t: 'unsub', topic }, noop);
+  }
+
+  watch_(topic: string): void {
+    if (this.ready_) this.sendWatch_(topic);
+  }
+
+  unwatch_(topic: string): void {
+    if (this.ready_) this.call_({ t: 'unwatch', topic }, noop);
+  }
+
+  // ------------------------------------------------------------------ errors and state
+
+  /** Report an error event; `closed` never is one: closing is no failure (a restored publish stays saved). */
+  private report_(e: RealtimeError): void {
+    if (e.code != 'closed') this.emit_('error', e);
+  }
+
+  /** Report a new error. */
+  fail_(code: ErrorCode, message: string, cause?: unknown): void {
+    this.report_(new RealtimeError(code, message, cause));
+  }
+
+  private setState_(state: ConnectionState, reason?: string): void {
+    const prev = this.snapshot_.state;
+    if (prev == state) return;
+    this.snapshot_ = { state, reason };
+    this.emit_('state', { state, prev, reason });
+  }
+
+  // ------------------------------------------------------------------ requests on the link
+
+  private send_(frame: string): void {
+    this.link_?.conn?.send(frame);
+  }
+
   /** Send an internal request on the current link; its reply goes to `ok`; failures are reported. */
-  const call = (frame: WithoutId<Exclude<ClientFrame, { t: 'ping' | 'pong' }>>, ok: (r: never) => void, no = report) =>
-    send(encodeFrame({ ...frame, id: requests.add({ ok, fail: no, lost: noop }, o.requestTimeout) } as ClientFrame));
-  const noop = () => {};
-
-  const subs = createSubscriptions({
-    guard,
-    emit: (type, event) => emitter.emit(type, event as ClientEvents[typeof type]),
-    sub: (topic) => ready && sendSub(topic),
-    unsub: (topic) => ready && call({ t: 'unsub', topic }, noop),
-  });
-  const outbox = createOutbox({
-    size: o.outboxSize,
-    timers,
-    storage: o.storage,
-    key: `sdk-realtime:${o.app}:`,
-    positions: subs.positions,
-    report: (e) => fail('internal', 'storage failed', e),
-  });
+  private call_(
+    frame: WithoutId<Exclude<ClientFrame, { t: 'ping' | 'pong' }>>,
+    ok: (r: never) => void,
+    no: (e: RealtimeError) => void = (e) => this.report_(e),
+  ): void {
+    this.send_(encodeFrame({ ...frame, id: this.requests_.add({ ok, fail: no, lost: noop }, this.o_.requestTimeout) } as ClientFrame));
+  }
 
   /**
    * A failed subscribe: a temporary failure (`rate_limited`, `timeout`, `internal`, `unavailable`)
    * is retried on the same link after a jittered backoff, and never before the server's
    * `retryAfter`; any other ends the subscription (`onError`, and `error`).
    */
-  const subFailed = (topic: string, e: RealtimeError, tries: number) => {
+  private subFailed_(topic: string, e: RealtimeError, tries: number): void {
     if (!/^(rate_limited|timeout|internal|unavailable)$/.test(e.code)) {
-      subs.refuse(topic, e);
-      return report(e);
+      this.subs_.refuse_(topic, e);
+      return this.report_(e);
     }
-    const l = link;
-    timers.setTimeout(
-      () => l == link && ready && subs.has(topic) && sendSub(topic, tries + 1),
-      Math.max(clamp(e.retryAfter, RETRY_AFTER_BOUND), backoffDelay(tries + 1, reconnect || SUB_RETRY, o.random)),
+    const l = this.link_;
+    this.o_.timers.setTimeout(
+      () => l == this.link_ && this.ready_ && this.subs_.topics_.has(topic) && this.sendSub_(topic, tries + 1),
+      Math.max(clamp(e.retryAfter, RETRY_AFTER_BOUND), backoffDelay(tries + 1, this.o_.reconnect || SUB_RETRY, this.o_.random)),
     );
-  };
-  const sendSub = (topic: string, tries = 0) => {
-    const since = subs.positions.get(topic);
-    call({ t: 'sub', topic, since }, (r: SubscribeResult) => subs.recover(topic, r, since), (e) => subFailed(topic, e, tries));
-  };
+  }
+
+  private sendSub_(topic: string, tries = 0): void {
+    const since = this.subs_.positions_.get(topic);
+    this.call_(
+      { t: 'sub', topic, since },
+      (r: SubscribeResult) => this.subs_.recover_(topic, r, since),
+      (e) => this.subFailed_(topic, e, tries),
+    );
+  }
+
   /** Many topics in one `subs` frame (one frame of the server's rate limit), each answered on its own. */
-  const sendSubs = (topics: string[]) => {
-    const since = topics.map((topic) => subs.positions.get(topic));
-    call(
+  private sendSubs_(topics: string[]): void {
+    const positions = this.subs_.positions_;
+    const since = topics.map((topic) => positions.get(topic));
+    this.call_(
       { t: 'subs', subs: topics.map((topic, i) => ({ topic, since: since[i] })) },
       // A topic without a result (an error, or a reply missing it) is failed with its error or as `internal`.
       (r: SubscribeManyResult) =>
         topics.forEach((topic, i) =>
-          own(r.results, topic) ? subs.recover(topic, r.results[topic]!, since[i]) : subFailed(topic, fromWire((own(r.errors, topic) && r.errors[topic]) || { code: 'internal', message: '' }), 0),
+          own(r.results, topic)
+            ? this.subs_.recover_(topic, r.results[topic]!, since[i])
+            : this.subFailed_(topic, fromWire((own(r.errors, topic) && r.errors[topic]) || { code: 'internal', message: '' }), 0),
         ),
-      (e) => topics.forEach((topic) => subFailed(topic, e, 0)),
+      (e) => topics.forEach((topic) => this.subFailed_(topic, e, 0)),
     );
-  };
+  }
 
-  /** Online-count watches, made on the first `onlineCount` (most clients never watch one). */
-  let presence: Presence | undefined;
-  const watches = () =>
-    (presence ??= createPresence({
-      guard,
-      watch: (topic) => ready && sendWatch(topic),
-      unwatch: (topic) => ready && call({ t: 'unwatch', topic }, noop),
-    }));
-  const sendWatch = (topic: string) =>
-    call({ t: 'watch', topic }, (r: OnlineCount) => presence!.update(topic, r), (e) => {
-      presence!.refuse(topic);
-      report(e);
+  private sendWatch_(topic: string): void {
+    const presence = this.presence_!;
+    this.call_({ t: 'watch', topic }, (r: OnlineCount) => presence.update_(topic, r), (e) => {
+      presence.watched_.delete(topic);
+      this.report_(e);
     });
-
-  const heartbeat = new Heartbeat(timers, () => {
-    const reason = 'heartbeat timeout';
-    fail('transport', reason);
-    if (link) drop(link, { code: 1006, reason });
-  });
-
-  const getToken = async () => (tokenFn ? (token as () => string | Promise<string>)() : (token as string | undefined));
+  }
 
   // ------------------------------------------------------------------ app operations (outbox)
 
-  const sendOp = (op: OutboxOp) => {
+  private sendOp_(op: OutboxOp): void {
+    const outbox = this.outbox_;
     const pending: Pending = { ok: (r) => outbox.settle(op, undefined, r), fail: (e) => outbox.settle(op, e) };
     // A publish lost with the link stays in the outbox and is resent (same key) after reconnect.
     if (op.frame.t == 'pub') pending.lost = () => (op.sent = undefined);
-    op.sent = requests.add(pending, 0);
-    send(op.body.slice(0, -2) + op.sent + '}');
-  };
+    op.sent = this.requests_.add(pending, 0);
+    this.send_(op.body.slice(0, -2) + op.sent + '}');
+  }
 
   /** Track an operation from the call to its reply; sent now when connected, else queued. */
-  const enqueue = (frame: OutboxOp['frame'], timeout = ready ? o.requestTimeout : o.outboxTimeout) =>
-    new Promise<never>((resolve, reject) => {
+  private enqueue_(frame: OutboxOp['frame'], timeout = this.ready_ ? this.o_.requestTimeout : this.o_.outboxTimeout): Promise<never> {
+    return new Promise<never>((resolve, reject) => {
       // Encoded once with `id` last, so each send only splices in the per-link id.
       const body = encodeFrame({ ...frame, id: 0 } as ClientFrame);
-      const op: OutboxOp = { frame, body, deadline: timers.now() + timeout, resolve, reject };
+      const op: OutboxOp = { frame, body, deadline: this.o_.timers.now() + timeout, resolve, reject };
       const refused =
-        snapshot.state == 'closed'
+        this.snapshot_.state == 'closed'
           ? new RealtimeError('not_connected', 'client closed')
-          : isOver(body, maxFrame)
-            ? new RealtimeError('too_large', `frame over ${maxFrame} bytes`)
-            : outbox.add(op, !ready);
+          : isOver(body, this.maxFrame_)
+            ? new RealtimeError('too_large', `frame over ${this.maxFrame_} bytes`)
+            : this.outbox_.add(op, !this.ready_);
       // Rejected only: a failure with a promise reaches the app once, there.
       if (refused) reject(refused);
-      else if (ready) sendOp(op);
+      else if (this.ready_) this.sendOp_(op);
     });
+  }
 
   /**
    * At creation (so nothing is saved over it first): take the saved stream positions and queue
-   * the saved publishes. The first connect waits for it.
+   * the saved publishes.
    */
-  const restored = (async () => {
-    for (const { deadline, ...frame } of await outbox.load()) {
+  private async restore_(): Promise<void> {
+    for (const { deadline, ...frame } of await this.outbox_.load()) {
       // No promise: failures are reported (`closed` is not: the publish stays saved for the next session).
-      outbox.add({ frame, body: encodeFrame({ ...frame, id: 0 }), deadline, resolve: noop, reject: report }, false);
+      this.outbox_.add({ frame, body: encodeFrame({ ...frame, id: 0 }), deadline, resolve: noop, reject: (e) => this.report_(e) }, false);
     }
-  })();
+  }
 
   // ------------------------------------------------------------------ connection
 
-  const open = async () => {
-    retryTimer = undefined;
-    const l: Link = {};
-    link = l;
-    if (snapshot.state != 'reconnecting') setState('connecting');
-    let tk: string | undefined;
+  private async open_(): Promise<void> {
+    this.retryTimer_ = undefined;
+    const l = new Link(this);
+    this.link_ = l;
+    if (this.snapshot_.state != 'reconnecting') this.setState_('connecting');
     try {
-      await restored;
-      tk = await getToken();
+      await this.restored_;
+      l.token_ = this.tokenFn_ ? await (this.o_.token as () => string | Promise<string>)() : (this.o_.token as string | undefined);
     } catch (error) {
       const reason = 'token function failed';
-      if (link == l) fail('unauthorized', reason, error);
-      return drop(l, { code: 1006, reason });
+      if (this.link_ == l) this.fail_('unauthorized', reason, error);
+      return this.drop_(l, { code: 1006, reason });
     }
-    if (link != l) return;
-    linkTimer = timers.setTimeout(() => {
+    if (this.link_ != l) return;
+    this.linkTimer_ = this.o_.timers.setTimeout(() => {
       const reason = 'connect timeout';
-      fail('timeout', reason);
-      drop(l, { code: 4000 /* CloseCode.HandshakeTimeout */, reason });
-    }, o.connectTimeout);
-    l.conn = o.transport(o.url, {
-      onOpen() {
-        if (l.dead) return;
-        const streams = subs.personal();
-        // Refused, or an answer the client cannot use: this attempt ends, reported once.
-        const refused = (e: RealtimeError) => {
-          report(e);
-          drop(l, { code: REFUSAL[e.code] ?? 1011, reason: e.message, retryAfter: e.retryAfter });
-        };
-        call(
-          { t: 'connect', v: PROTOCOL_VERSION, app: o.app, token: tk, device: o.deviceId, streams },
-          (r: ConnectResult) =>
-            !l.dead && (usable(r) ? onConnected(r, streams) : refused(new RealtimeError('bad_frame', 'bad connect reply'))),
-          refused,
-        );
-      },
-      onMessage: (data) => !l.dead && onFrame(l, data),
-      onClose: (code, reason) => drop(l, { code, reason }),
-      onError: (e) => !l.dead && fail('transport', 'transport error', e),
-    });
+      this.fail_('timeout', reason);
+      this.drop_(l, { code: 4000 /* CloseCode.HandshakeTimeout */, reason });
+    }, this.o_.connectTimeout);
+    l.conn = this.o_.transport(this.o_.url, l);
     if (l.dead) l.conn.close();
-  };
+  }
 
-  const onConnected = (r: ConnectResult, sent: Record<string, StreamPosition> = {}) => {
-    timers.clearTimeout(linkTimer);
-    maxFrame = clamp(r.maxFrame, MAX_FRAME_BOUND);
-    if (o.heartbeat !== false) heartbeat.start(clamp(r.ping, PING_BOUND) + o.heartbeat);
+  /** The transport of `l` opened: send `connect`. */
+  opened_(l: Link): void {
+    const o = this.o_;
+    const streams = this.subs_.personal_();
+    // Refused, or an answer the client cannot use: this attempt ends, reported once.
+    const refused = (e: RealtimeError) => {
+      this.report_(e);
+      this.drop_(l, { code: REFUSAL[e.code] ?? 1011, reason: e.message, retryAfter: e.retryAfter });
+    };
+    this.call_(
+      { t: 'connect', v: PROTOCOL_VERSION, app: o.app, token: l.token_, device: o.deviceId, streams },
+      (r: ConnectResult) => !l.dead && (usable(r) ? this.connected_(r, streams) : refused(new RealtimeError('bad_frame', 'bad connect reply'))),
+      refused,
+    );
+  }
+
+  private connected_(r: ConnectResult, sent: Record<string, StreamPosition> = {}): void {
+    const { timers, reconnect } = this.o_;
+    const subs = this.subs_;
+    timers.clearTimeout(this.linkTimer_);
+    this.maxFrame_ = clamp(r.maxFrame, MAX_FRAME_BOUND);
+    if (this.o_.heartbeat !== false) this.heartbeat_.start(clamp(r.ping, PING_BOUND) + this.o_.heartbeat);
     // Only this connection's own personal streams, looked up by name: the size of `streams` does not matter.
-    const granted = subs.granted;
+    const granted = subs.granted_;
     granted.clear();
     for (const s of [r.user && 'user:' + r.user, r.device && 'device:' + r.device]) {
       const res = s && r.streams[s];
       if (!res) continue;
       granted.add(s);
       try {
-        subs.recover(s, res, sent[s]);
+        subs.recover_(s, res, sent[s]);
       } catch (error) {
-        fail('bad_frame', 'bad connect result', error);
+        this.fail_('bad_frame', 'bad connect result', error);
       }
     }
     // Owed to the new link, in this order: subscriptions (in `subs` frames where the server takes
     // them), watches, then the outbox.
-    const topics = [...subs.topics()];
+    const topics = [...subs.topics_.keys()];
     const batch = topics.length > 1 ? clamp(r.batch, BATCH_BOUND) : 0;
-    if (batch) for (let i = 0; i < topics.length; i += batch) sendSubs(topics.slice(i, i + batch));
-    else topics.forEach((topic) => sendSub(topic));
-    if (presence) for (const topic of presence.topics()) sendWatch(topic);
-    for (const op of outbox.unsent()) sendOp(op);
-    ready = true;
+    if (batch) for (let i = 0; i < topics.length; i += batch) this.sendSubs_(topics.slice(i, i + batch));
+    else for (const topic of topics) this.sendSub_(topic);
+    if (this.presence_) for (const topic of this.presence_.watched_.keys()) this.sendWatch_(topic);
+    for (const op of this.outbox_.unsent()) this.sendOp_(op);
+    this.ready_ = true;
     // Refusals in a row also count until the link proved stable: accept-then-4100 cannot loop at once.
-    if (reconnect) linkTimer = timers.setTimeout(() => (attempt = refusals = 0), reconnect.stableAfter);
-    setState('connected');
-    emitter.emit('connected', { client: r.client, user: r.user, device: r.device, reconnected: everConnected });
-    everConnected = true;
-  };
+    if (reconnect) this.linkTimer_ = timers.setTimeout(() => (this.attempt_ = this.refusals_ = 0), reconnect.stableAfter);
+    this.setState_('connected');
+    this.emit_('connected', { client: r.client, user: r.user, device: r.device, reconnected: this.everConnected_ });
+    this.everConnected_ = true;
+  }
 
-  const onFrame = (l: Link, data: string | ArrayBuffer) => {
-    heartbeat.beat();
-    const d = decodeServerFrame(data, o.maxInboundFrame);
+  /** One inbound frame of the live link `l`. */
+  frame_(l: Link, data: string | ArrayBuffer): void {
+    this.heartbeat_.beat();
+    const d = decodeServerFrame(data, this.o_.maxInboundFrame);
     if (!d.ok) {
       // A malformed reply still ends the request it names (a connect attempt ends at once); anything else is reported.
       const raw = d.raw;
-      return void ((raw?.t == 'reply' && requests.settle({ t: 'reply', id: raw.id as number, error: d.error })) || report(fromWire(d.error)));
+      if (!(raw?.t == 'reply' && this.requests_.settle({ t: 'reply', id: raw.id as number, error: d.error }))) this.report_(fromWire(d.error));
+      return;
     }
     const f = d.frame;
     try {
       switch (f.t) {
         case 'msg':
-          return subs.deliver(f);
+          return this.subs_.deliver_(f);
         case 'reply':
-          return requests.settle(f);
+          return void this.requests_.settle(f);
         case 'ping':
-          return send(PONG);
+          return this.send_(PONG);
         case 'count':
-          return presence?.update(f.topic, f);
+          return this.presence_?.update_(f.topic, f);
         case 'error':
-          return report(fromWire(f.error));
+          return this.report_(fromWire(f.error));
         case 'expired':
-          return void refresh();
+          return void this.refresh_();
         case 'close':
-          return drop(l, f);
+          return this.drop_(l, f);
       }
     } catch (error) {
       // Only a reply whose result is malformed gets here: app handlers are guarded.
-      fail('bad_frame', `bad ${f.t}`, error);
+      this.fail_('bad_frame', `bad ${f.t}`, error);
     }
-  };
+  }
 
   /** The token expired on a live link: send a fresh one, keeping the link and its subscriptions. */
-  const refresh = async () => {
-    if (timers.now() < refreshAt) return;
-    refreshAt = timers.now() + REFRESH_INTERVAL;
+  private async refresh_(): Promise<void> {
+    const timers = this.o_.timers;
+    if (timers.now() < this.refreshAt_) return;
+    this.refreshAt_ = timers.now() + REFRESH_INTERVAL;
     try {
       // A fixed token cannot be refreshed: fails like a token function that threw nothing.
-      if (!tokenFn) throw undefined;
-      call({ t: 'refresh', token: (await getToken())! }, noop, (e) => fail('token_expired', e.message, e));
+      if (!this.tokenFn_) throw undefined;
+      const token = await (this.o_.token as () => string | Promise<string>)();
+      this.call_({ t: 'refresh', token }, noop, (e) => this.fail_('token_expired', e.message, e));
     } catch (error) {
-      fail('token_expired', 'token refresh failed', error);
+      this.fail_('token_expired', 'token refresh failed', error);
     }
-  };
+  }
 
   /** Stop everything tied to the current link (timers, heartbeat); the caller then drains the pending replies. */
-  const unlink = (l: Link, reason: string) => {
+  private unlink_(l: Link, reason: string): void {
     l.dead = true;
-    ready = false;
-    subs.offline();
-    outbox.save();
-    timers.clearTimeout(linkTimer);
-    heartbeat.stop();
+    this.ready_ = false;
+    this.subs_.offline_();
+    this.outbox_.save();
+    this.o_.timers.clearTimeout(this.linkTimer_);
+    this.heartbeat_.stop();
     l.conn?.close(1000, reason);
-  };
+  }
 
-  const disconnected = (code: number, reason: string, willReconnect: boolean, delay?: number) =>
-    emitter.emit('disconnected', { code, reason, willReconnect, delay });
+  private disconnected_(code: number, reason: string, willReconnect: boolean, delay?: number): void {
+    this.emit_('disconnected', { code, reason, willReconnect, delay });
+  }
 
   /** End `l` (the first end wins) and decide: reconnect after a wait, or `closed`. */
-  const drop = (l: Link, end: LinkEnd) => {
-    if (l.dead || link != l) return;
+  drop_(l: Link, end: LinkEnd): void {
+    if (l.dead || this.link_ != l) return;
+    const { timers, reconnect } = this.o_;
     const { code, reason } = end;
     const lost = new RealtimeError('transport', `connection lost: ${reason}`);
-    unlink(l, reason);
-    requests.drain((p) => (p.lost ? p.lost() : p.fail(lost)));
-    refusals = code == UNAUTHORIZED ? refusals + 1 : 0;
-    const exhausted = reconnect && attempt >= reconnect.maxAttempts;
-    if (!reconnect || exhausted || !mayReconnect(end, tokenFn, refusals)) {
-      disconnected(code, reason, false);
-      return finish(exhausted ? 'reconnect attempts exhausted' : reason || `closed with ${code}`);
+    this.unlink_(l, reason);
+    this.requests_.drain((p) => (p.lost ? p.lost() : p.fail(lost)));
+    this.refusals_ = code == UNAUTHORIZED ? this.refusals_ + 1 : 0;
+    const exhausted = reconnect && this.attempt_ >= reconnect.maxAttempts;
+    if (!reconnect || exhausted || !mayReconnect(end, this.tokenFn_, this.refusals_)) {
+      this.disconnected_(code, reason, false);
+      return this.finish_(exhausted ? 'reconnect attempts exhausted' : reason || `closed with ${code}`);
     }
     const wait = clamp(end.retryAfter, RETRY_AFTER_BOUND);
-    notBefore = timers.now() + wait;
-    if (paused) {
-      disconnected(code, reason, true);
-      return hold();
+    this.notBefore_ = timers.now() + wait;
+    if (this.paused_) {
+      this.disconnected_(code, reason, true);
+      return this.hold_();
     }
-    const delay = refusals ? 0 : Math.min(MAX_DELAY, Math.max(wait, backoffDelay(++attempt, reconnect, o.random)));
-    disconnected(code, reason, true, delay);
-    setState('reconnecting', reason);
-    retryTimer = timers.setTimeout(open, delay);
-  };
+    const delay = this.refusals_ ? 0 : Math.min(MAX_DELAY, Math.max(wait, backoffDelay(++this.attempt_, reconnect, this.o_.random)));
+    this.disconnected_(code, reason, true, delay);
+    this.setState_('reconnecting', reason);
+    this.retryTimer_ = timers.setTimeout(() => this.open_(), delay);
+  }
 
   /** A connection is owed and held back by `pause()`. */
-  const hold = () => {
-    owed = true;
-    setState(everConnected ? 'reconnecting' : 'connecting', 'paused');
-  };
+  private hold_(): void {
+    this.owed_ = true;
+    this.setState_(this.everConnected_ ? 'reconnecting' : 'connecting', 'paused');
+  }
 
   /** Retry now (network back, app visible) instead of waiting out the backoff. */
-  const wake = () => {
-    if (retryTimer !== undefined && timers.now() >= notBefore) {
-      timers.clearTimeout(retryTimer);
-      void open();
+  private wake_(): void {
+    const timers = this.o_.timers;
+    if (this.retryTimer_ !== undefined && timers.now() >= this.notBefore_) {
+      timers.clearTimeout(this.retryTimer_);
+      void this.open_();
     }
-  };
+  }
 
-  const finish = (reason: string) => {
+  private finish_(reason: string): void {
     const closed = new RealtimeError('closed', `client closed: ${reason}`);
-    if (link && !link.dead) unlink(link, reason);
-    timers.clearTimeout(retryTimer);
-    link = retryTimer = undefined;
-    paused = owed = false;
+    if (this.link_ && !this.link_.dead) this.unlink_(this.link_, reason);
+    this.o_.timers.clearTimeout(this.retryTimer_);
+    this.link_ = this.retryTimer_ = undefined;
+    this.paused_ = this.owed_ = false;
     // Internal requests (connect, sub, watch, unsub, ...) end silently; the app's operations reject with `closed`.
-    requests.drain(noop);
-    outbox.failAll(closed);
-    for (const u of unlisten) u?.();
-    unlisten = [];
-    attempt = refusals = 0;
-    setState('closed', reason);
-  };
+    this.requests_.drain(noop);
+    this.outbox_.failAll(closed);
+    for (const u of this.unlisten_) u?.();
+    this.unlisten_ = [];
+    this.attempt_ = this.refusals_ = 0;
+    this.setState_('closed', reason);
+  }
+}
 
-  return {
-    get state() {
-      return snapshot.state;
-    },
-    connect() {
-      if (link || owed) return;
-      const env = o.environment;
-      unlisten = [
-        env.onOnline(wake),
-        env.onVisible(() => {
-          wake();
-          if (ready) heartbeat.check();
-        }),
-        env.onHidden?.(outbox.save),
-      ];
-      if (paused) hold();
-      else void open();
-    },
-    pause() {
-      if (paused) return;
-      paused = true;
-      if (retryTimer === undefined) return;
-      timers.clearTimeout(retryTimer);
-      retryTimer = undefined;
-      hold();
-    },
-    resume() {
-      if (!paused) return;
-      paused = false;
-      if (!owed) return;
-      owed = false;
-      // Not before a server's `retryAfter`.
-      retryTimer = timers.setTimeout(open, Math.max(0, notBefore - timers.now()));
-    },
-    close() {
-      if (snapshot.state == 'closed') return;
-      if (ready) disconnected(1000, 'client closed', false);
-      finish('client closed');
-    },
-    on: (event, listener) => emitter.on(event, listener),
-    subscribe: (topic: string, handler: MessageHandler<never>, opts?: SubscribeOptions) => subs.add(topic, handler as MessageHandler, opts),
-    publish: (topic, data, opts) => enqueue({ t: 'pub', topic, data, key: opts?.key ?? randomId() }, opts?.timeout),
-    request: (method, params, opts) => enqueue({ t: 'rpc', method, params }, opts?.timeout),
-    onlineCount: (topic, handler) => watches().add(topic, handler),
-    subscribeState: (listener) => emitter.on('state', listener),
-    getSnapshot: () => snapshot,
-  };
+/** Create a client. Validates `options` (a `TypeError` names the bad one); connects on `connect()`. */
+export function createClient<Topics extends TopicMap = TopicMap>(options: ClientOptions): RealtimeClient<Topics> {
+  return new Client(options) as RealtimeClient<Topics>;
 }

@@ -43,7 +43,6 @@ export interface SubscribeOptions {
   schema?: StandardSchemaV1;
 }
 
-/** One handler's hold on a topic. */
 /**
  * Where one handler's subscription stands: `subscribing` until the server confirms it (and again
  * while the client reconnects or retries it), `subscribed`, and `unsubscribed` once it was
@@ -64,12 +63,6 @@ export interface Subscription {
   unsubscribe(): void;
 }
 
-/** What a handle needs of the subscriptions that made it. */
-interface Owner {
-  readonly topics: Map<string, Topic>;
-  leave(entry: Entry): void;
-}
-
 /**
  * One handler's hold on a topic, and the {@link Subscription} the app gets: one object, its
  * getters on the prototype (an app with thousands of subscriptions holds one closure for each).
@@ -86,19 +79,19 @@ class Entry implements Subscription {
     readonly topic: string,
     readonly fn: MessageHandler,
     readonly opts: SubscribeOptions | undefined,
-    private readonly owner_: Owner,
+    private readonly owner_: Subscriptions,
   ) {}
 
   get recovered(): boolean | undefined {
-    return this.done ? undefined : this.owner_.topics.get(this.topic)?.recovered;
+    return this.done ? undefined : this.owner_.topics_.get(this.topic)?.recovered;
   }
 
   get state(): SubscriptionState {
-    return this.done ? 'unsubscribed' : this.owner_.topics.get(this.topic)?.live ? 'subscribed' : 'subscribing';
+    return this.done ? 'unsubscribed' : this.owner_.topics_.get(this.topic)?.live ? 'subscribed' : 'subscribing';
   }
 
   /** An own function, so `const { unsubscribe } = client.subscribe(…)` works. */
-  readonly unsubscribe = (): void => this.owner_.leave(this);
+  readonly unsubscribe = (): void => this.owner_.leave_(this);
 }
 
 /** The handlers of one topic, with the result of its last confirmation (`undefined` while none). */
@@ -112,47 +105,16 @@ export interface SubscriptionEvents {
   error: RealtimeError;
 }
 
+/** What subscriptions need of the client (the client itself: no callbacks per client). */
 export interface SubscriptionHooks {
   /** Call an app callback; thrown errors are reported, never propagated. */
-  guard<A>(fn: ((arg: A) => void) | undefined, arg: A): void;
+  guard_<A>(fn: ((arg: A) => void) | undefined, arg: A): void;
   /** The client's events: `message` (every delivered message, once, whatever its streams), `subscribed`, `gap`. */
-  emit<K extends keyof SubscriptionEvents>(type: K, event: SubscriptionEvents[K]): void;
+  emit_<K extends keyof SubscriptionEvents>(type: K, event: SubscriptionEvents[K]): void;
   /** The first handler of `topic` arrived: send `sub`. */
-  sub(topic: string): void;
+  sub_(topic: string): void;
   /** The last handler of `topic` left: send `unsub`. */
-  unsub(topic: string): void;
-}
-
-/** Topics, their handlers and the last position delivered per stream; in-order, de-duplicated delivery. */
-export interface Subscriptions {
-  add(topic: string, fn: MessageHandler, opts?: SubscribeOptions): Subscription;
-  /** Topics with at least one handler. */
-  topics(): IterableIterator<string>;
-  /** Whether the app still holds a subscription to `topic`. */
-  has(topic: string): boolean;
-  /**
-   * Last position delivered per stream, to resume from: subscribed topics, personal streams, and
-   * positions restored from storage (a topic's is dropped when its last handler leaves).
-   */
-  readonly positions: Map<string, StreamPosition>;
-  /**
-   * This connection's own personal streams: those the last `connect` result named for its `user`
-   * and `device`. With the subscribed topics, the only streams whose messages are delivered.
-   */
-  readonly granted: Set<string>;
-  /** Positions of the personal streams (`user:…`, `device:…`), for `connect.streams`. */
-  personal(): Record<string, StreamPosition> | undefined;
-  /** Apply a `sub` reply (or a personal stream of the `connect` reply): replay, then report. */
-  recover(stream: string, result: SubscribeResult, since: StreamPosition | undefined): void;
-  /** The link is gone: every topic is `subscribing` again until its next confirmation. */
-  offline(): void;
-  /** The server refused `topic`: its handlers get the error and the subscription ends. */
-  refuse(topic: string, error: RealtimeError): void;
-  /**
-   * Deliver one live message, to the streams of it that are ours (its `topic`, the `also` ones)
-   * and new there (offset past the last one delivered); a message with none is dropped.
-   */
-  deliver(m: Publication): void;
+  unsub_(topic: string): void;
 }
 
 /** Messages one handler's schema may have in validation at once; beyond, each is an `invalid_payload` error. */
@@ -163,80 +125,118 @@ const RECENT_IDS = 1000;
 
 const isPersonal = (stream: string) => /^(user|device):/.test(stream);
 
-export function createSubscriptions(hooks: SubscriptionHooks): Subscriptions {
-  const topics = new Map<string, Topic>();
-  const positions = new Map<string, StreamPosition>();
-  const owner: Owner = {
-    topics,
-    leave(entry) {
-      const topic = entry.topic;
-      const cur = topics.get(topic);
-      if (entry.done || !cur) return;
-      entry.done = true;
-      cur.delete(entry);
-      if (cur.size) return;
-      topics.delete(topic);
-      if (!isPersonal(topic)) positions.delete(topic);
-      hooks.unsub(topic);
-    },
-  };
-  const granted = new Set<string>();
-  const ours = (stream: string) => topics.has(stream) || granted.has(stream);
-  // Recent ids, bounded: a Set iterates in insertion order, so its first id is the oldest.
-  // Made on the first message that can arrive twice (most clients never get one).
-  let recent: Set<string> | undefined;
-  const seen = (id: string) => {
-    recent ??= new Set();
-    if (recent.has(id)) return true;
-    recent.add(id);
-    if (recent.size > RECENT_IDS) recent.delete(recent.values().next().value!);
-    return false;
-  };
+/**
+ * Topics, their handlers and the last position delivered per stream; in-order, de-duplicated
+ * delivery. Methods on the prototype: a client pays for the maps, not for closures.
+ */
+export class Subscriptions {
+  /** Topics with at least one handler. */
+  readonly topics_ = new Map<string, Topic>();
+  /**
+   * Last position delivered per stream, to resume from: subscribed topics, personal streams, and
+   * positions restored from storage (a topic's is dropped when its last handler leaves).
+   */
+  readonly positions_ = new Map<string, StreamPosition>();
+  /**
+   * This connection's own personal streams: those the last `connect` result named for its `user`
+   * and `device`. With the subscribed topics, the only streams whose messages are delivered.
+   */
+  readonly granted_ = new Set<string>();
+  /**
+   * Recent ids, bounded: a Set iterates in insertion order, so its first id is the oldest. Made
+   * on the first message that can arrive twice (most clients never get one).
+   */
+  private recent_?: Set<string>;
 
-  const gap = (topic: string, reason: GapInfo['reason']) => {
-    const info: GapInfo = { topic, reason };
-    const t = topics.get(topic);
+  constructor(private readonly hooks_: SubscriptionHooks) {}
+
+  add_(topic: string, fn: MessageHandler, opts?: SubscribeOptions): Subscription {
+    const entry = new Entry(topic, fn, opts, this);
+    let t = this.topics_.get(topic);
+    const first = !t;
+    if (!t) this.topics_.set(topic, (t = new Set()));
+    t.add(entry);
+    if (first) this.hooks_.sub_(topic);
+    return entry;
+  }
+
+  /** `entry` stops; the last handler of a topic leaving unsubscribes. */
+  leave_(entry: Entry): void {
+    const topic = entry.topic;
+    const cur = this.topics_.get(topic);
+    if (entry.done || !cur) return;
+    entry.done = true;
+    cur.delete(entry);
+    if (cur.size) return;
+    this.forget_(topic);
+    this.hooks_.unsub_(topic);
+  }
+
+  /** Positions of the personal streams (`user:…`, `device:…`), for `connect.streams`. */
+  personal_(): Record<string, StreamPosition> | undefined {
+    let out: Record<string, StreamPosition> | undefined;
+    // The live position objects: `connect` is encoded at once, before anything can move them.
+    for (const [s, p] of this.positions_) if (isPersonal(s)) (out ??= {})[s] = p;
+    return out;
+  }
+
+  /** Apply a `sub` reply (or a personal stream of the `connect` reply): replay, then report. */
+  recover_(stream: string, r: SubscribeResult, since: StreamPosition | undefined): void {
+    const t = this.topics_.get(stream);
+    if (!t && !this.granted_.has(stream)) return; // unsubscribed while the reply was on its way
+    // Malformed: throws, reported by the client as `bad_frame`.
+    if (!isPosition(r)) throw r;
+    let pos = this.positions_.get(stream);
+    if (!pos || pos.epoch !== r.epoch) {
+      this.positions_.set(stream, (pos = { epoch: r.epoch, offset: since && since.epoch === r.epoch ? since.offset : 0 }));
+    }
+    // Only well-formed messages of this stream are replayed; anything else is a gap.
+    let recovered = r.recovered !== false;
+    if (Array.isArray(r.pubs)) {
+      for (const m of r.pubs) {
+        if (isPublication(m) && m.topic == stream) this.deliver_(m, true);
+        else recovered = false;
+      }
+    }
+    if (pos.offset < r.offset) pos.offset = r.offset;
+    const info: SubscribedInfo = { topic: stream, recovered };
     if (t) {
-      t.recovered = false;
-      for (const e of t) hooks.guard(e.opts?.onGap, info);
+      t.live = true;
+      t.recovered = recovered;
+      for (const e of t) this.hooks_.guard_(e.opts?.onSubscribed, info);
     }
-    hooks.emit('gap', info);
-  };
+    this.hooks_.emit_('subscribed', info);
+    if (!recovered) this.gap_(stream, 'not_recovered');
+  }
 
-  const dispatch = (stream: string, m: Publication) => {
-    const t = topics.get(stream);
+  /** The link is gone: every topic is `subscribing` again until its next confirmation. */
+  offline_(): void {
+    for (const t of this.topics_.values()) t.live = false;
+  }
+
+  /** The server refused `topic`: its handlers get the error and the subscription ends. */
+  refuse_(topic: string, error: RealtimeError): void {
+    const t = this.topics_.get(topic);
     if (!t) return;
+    this.forget_(topic);
     for (const e of t) {
-      if (e.opts?.schema) validated(e, m, e.opts.schema);
-      else hooks.guard(e.fn, m);
+      e.done = true;
+      this.hooks_.guard_(e.opts?.onError, error);
     }
-  };
+  }
 
   /**
-   * Hand `m` to `e` once its schema passed it (with the validated value), else report it. Always
-   * a microtask later, one message at a time per handler, so order holds with async validators too.
+   * Deliver one live message, to the streams of it that are ours (its `topic`, the `also` ones)
+   * and new there (offset past the last one delivered); a message with none is dropped.
+   *
+   * The hot path, once per message. Offsets de-duplicate within a stream (the primary one and
+   * each `also` one); ids are only remembered and checked for messages that can arrive twice:
+   * those on several streams (`also`) and replays.
    */
-  const validated = (e: Entry, m: Publication, schema: StandardSchemaV1) => {
-    const fail = (cause: unknown) => hooks.emit('error', new RealtimeError('invalid_payload', m.topic + ': invalid payload', cause));
-    // Bounded: a validator that never settles must not hold every later message.
-    if (e.waiting! >= MAX_VALIDATING) return fail('validation backlog');
-    e.waiting = (e.waiting || 0) + 1;
-    e.queue = (e.queue || Promise.resolve())
-      .then(() => schema['~standard'].validate(m.data))
-      .then((r) => e.done || (r.issues ? fail(r.issues) : hooks.guard(e.fn, { ...m, data: r.value })), fail)
-      .then(() => e.waiting!--);
-  };
-
-
-  /**
-   * The hot path, once per message. Only our streams count: subscribed topics and granted personal
-   * streams. Offsets de-duplicate within a stream (the primary one and each `also` one); ids are
-   * only remembered and checked for messages that can arrive twice: those on several streams
-   * (`also`) and replays.
-   */
-  const deliver = (m: Publication, replayed?: boolean) => {
+  deliver_(m: Publication, replayed?: boolean): void {
     const stream = m.topic;
-    let fresh = ours(stream);
+    const positions = this.positions_;
+    let fresh = this.ours_(stream);
     const pos = positions.get(stream);
     if (!fresh) {
       // not ours: only its `also` streams may be
@@ -244,17 +244,17 @@ export function createSubscriptions(hooks: SubscriptionHooks): Subscriptions {
     else if (pos.epoch !== m.epoch) {
       pos.epoch = m.epoch;
       pos.offset = m.offset;
-      gap(stream, 'epoch_changed');
+      this.gap_(stream, 'epoch_changed');
     } else if (m.offset <= pos.offset) fresh = false; // already delivered
     else {
-      if (m.offset > pos.offset + 1) gap(stream, 'offset_jump');
+      if (m.offset > pos.offset + 1) this.gap_(stream, 'offset_jump');
       pos.offset = m.offset;
     }
     const also = m.also;
     const more: string[] = [];
     for (const s in also) {
       const offset = also[s];
-      if (s == stream || !ours(s) || !isInt(offset)) continue;
+      if (s == stream || !this.ours_(s) || !isInt(offset)) continue;
       const p = positions.get(s);
       if (p) {
         if (offset <= p.offset) continue; // already delivered there
@@ -263,74 +263,64 @@ export function createSubscriptions(hooks: SubscriptionHooks): Subscriptions {
       more.push(s);
     }
     if (!fresh && !more.length) return; // nothing of ours, or nothing new
-    if (fresh) dispatch(stream, m);
+    if (fresh) this.dispatch_(stream, m);
     // Already delivered on another stream (a recovery replays it once per stream): only this
     // stream's handlers had not had it.
-    if ((also || replayed) && seen(m.id)) return;
-    for (const s of more) dispatch(s, m);
-    hooks.emit('message', m);
-  };
+    if ((also || replayed) && this.seen_(m.id)) return;
+    for (const s of more) this.dispatch_(s, m);
+    this.hooks_.emit_('message', m);
+  }
 
-  return {
-    add(topic, fn, opts) {
-      const entry = new Entry(topic, fn, opts, owner);
-      let t = topics.get(topic);
-      const first = !t;
-      if (!t) topics.set(topic, (t = new Set()));
-      t.add(entry);
-      if (first) hooks.sub(topic);
-      return entry;
-    },
-    topics: () => topics.keys(),
-    has: (topic: string) => topics.has(topic),
-    positions,
-    granted,
-    personal() {
-      let out: Record<string, StreamPosition> | undefined;
-      // The live position objects: `connect` is encoded at once, before anything can move them.
-      for (const [s, p] of positions) if (isPersonal(s)) (out ??= {})[s] = p;
-      return out;
-    },
-    recover(stream, r, since) {
-      const t = topics.get(stream);
-      if (!t && !granted.has(stream)) return; // unsubscribed while the reply was on its way
-      // Malformed: throws, reported by the client as `bad_frame`.
-      if (!isPosition(r)) throw r;
-      let pos = positions.get(stream);
-      if (!pos || pos.epoch !== r.epoch) {
-        positions.set(stream, (pos = { epoch: r.epoch, offset: since && since.epoch === r.epoch ? since.offset : 0 }));
-      }
-      // Only well-formed messages of this stream are replayed; anything else is a gap.
-      let recovered = r.recovered !== false;
-      if (Array.isArray(r.pubs)) {
-        for (const m of r.pubs) {
-          if (isPublication(m) && m.topic == stream) deliver(m, true);
-          else recovered = false;
-        }
-      }
-      if (pos.offset < r.offset) pos.offset = r.offset;
-      const info: SubscribedInfo = { topic: stream, recovered };
-      if (t) {
-        t.live = true;
-        t.recovered = info.recovered;
-        for (const e of t) hooks.guard(e.opts?.onSubscribed, info);
-      }
-      hooks.emit('subscribed', info);
-      if (!info.recovered) gap(stream, 'not_recovered');
-    },
-    offline() {
-      for (const t of topics.values()) t.live = false;
-    },
-    refuse(topic, error) {
-      const t = topics.get(topic);
-      if (!t) return;
-      topics.delete(topic);
-      if (!isPersonal(topic)) positions.delete(topic);
-      for (const e of t) {
-        e.done = true;
-        hooks.guard(e.opts?.onError, error);
-      }
-    },
-    deliver,
-  };
+  /** A subscribed topic or one of this connection's own personal streams. */
+  private ours_(stream: string): boolean {
+    return this.topics_.has(stream) || this.granted_.has(stream);
+  }
+
+  /** Drop `topic` and, unless personal, its position. */
+  private forget_(topic: string): void {
+    this.topics_.delete(topic);
+    if (!isPersonal(topic)) this.positions_.delete(topic);
+  }
+
+  private seen_(id: string): boolean {
+    const recent = this.recent_ || (this.recent_ = new Set());
+    if (recent.has(id)) return true;
+    recent.add(id);
+    if (recent.size > RECENT_IDS) recent.delete(recent.values().next().value!);
+    return false;
+  }
+
+  private gap_(topic: string, reason: GapInfo['reason']): void {
+    const info: GapInfo = { topic, reason };
+    const t = this.topics_.get(topic);
+    if (t) {
+      t.recovered = false;
+      for (const e of t) this.hooks_.guard_(e.opts?.onGap, info);
+    }
+    this.hooks_.emit_('gap', info);
+  }
+
+  private dispatch_(stream: string, m: Publication): void {
+    const t = this.topics_.get(stream);
+    if (!t) return;
+    for (const e of t) {
+      if (e.opts?.schema) this.validated_(e, m, e.opts.schema);
+      else this.hooks_.guard_(e.fn, m);
+    }
+  }
+
+  /**
+   * Hand `m` to `e` once its schema passed it (with the validated value), else report it. Always
+   * a microtask later, one message at a time per handler, so order holds with async validators too.
+   */
+  private validated_(e: Entry, m: Publication, schema: StandardSchemaV1): void {
+    const fail = (cause: unknown) => this.hooks_.emit_('error', new RealtimeError('invalid_payload', m.topic + ': invalid payload', cause));
+    // Bounded: a validator that never settles must not hold every later message.
+    if (e.waiting! >= MAX_VALIDATING) return fail('validation backlog');
+    e.waiting = (e.waiting || 0) + 1;
+    e.queue = (e.queue || Promise.resolve())
+      .then(() => schema['~standard'].validate(m.data))
+      .then((r) => e.done || (r.issues ? fail(r.issues) : this.hooks_.guard_(e.fn, { ...m, data: r.value })), fail)
+      .then(() => e.waiting!--);
+  }
 }

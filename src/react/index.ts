@@ -35,7 +35,7 @@ import {
   type RealtimeError,
   type SubscribedInfo,
 } from 'sdk-realtime';
-import { countKey, holdCount, holdTopic, last, messagesKey, type Fan, type Kind } from '../adapter-store/index';
+import { bound, countKey, holdCount, holdTopic, last, messagesKey, type Fan, type Kind } from '../adapter-store/index';
 
 const Context = createContext<RealtimeClient | null>(null);
 
@@ -103,7 +103,7 @@ export interface UseRealtime {
 export function useRealtime(): UseRealtime {
   const client = useRealtimeClient();
   const { state } = useConnectionState();
-  return { client, state, subscribe: client.subscribe, publish: client.publish };
+  return { client, state, ...bound(client) };
 }
 
 /** Options of {@link useSubscription}. Handlers may change on every render without resubscribing. */

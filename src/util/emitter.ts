@@ -11,7 +11,13 @@ export type Listener<T> = (event: T) => void;
 export class Emitter<Events extends Record<string, unknown>> {
   private all_?: { [K in keyof Events]?: Listener<Events[K]>[] };
 
-  constructor(private readonly onThrow_: (error: unknown, type: keyof Events | undefined) => void) {}
+  /** `onThrow`: where what a listener throws goes (a subclass may override {@link thrown_} instead). */
+  constructor(private readonly onThrow_?: (error: unknown, type: keyof Events | undefined) => void) {}
+
+  /** What a listener (or a guarded call) threw. */
+  protected thrown_(error: unknown, type: keyof Events | undefined): void {
+    this.onThrow_!(error, type);
+  }
 
   /** Listen to `type`; returns a function that removes this listener (idempotent). */
   on<K extends keyof Events>(type: K, listener: Listener<Events[K]>): () => void {
@@ -28,18 +34,18 @@ export class Emitter<Events extends Record<string, unknown>> {
   }
 
   /** Call the listeners of `type`, if any (no allocation when there are none). */
-  emit<K extends keyof Events>(type: K, event: Events[K]): void {
+  emit_<K extends keyof Events>(type: K, event: Events[K]): void {
     const list = this.all_?.[type];
     // A copy only when someone listens: listeners added or removed meanwhile do not change this round.
-    if (list?.length) for (const fn of list.slice()) this.guard(fn, event, type);
+    if (list?.length) for (const fn of list.slice()) this.guard_(fn, event, type);
   }
 
   /** Call `fn(arg)` (if any) the way listeners are called: what it throws goes to `onThrow` (type `undefined`). */
-  guard<A>(fn: ((arg: A) => void) | undefined, arg: A, type?: keyof Events): void {
+  guard_<A>(fn: ((arg: A) => void) | undefined, arg: A, type?: keyof Events): void {
     try {
       fn?.(arg);
     } catch (error) {
-      this.onThrow_(error, type);
+      this.thrown_(error, type);
     }
   }
 }

@@ -32,7 +32,7 @@ import {
   type RealtimeError,
   type SubscribedInfo,
 } from 'sdk-realtime';
-import { countKey, holdCount, holdTopic, last, messagesKey, type Fan, type Kind } from '../adapter-store/index';
+import { bound, countKey, holdCount, holdTopic, last, messagesKey, type Fan, type Kind } from '../adapter-store/index';
 
 /** The provide/inject key of the client (`inject(realtimeKey)`). */
 export const realtimeKey: InjectionKey<RealtimeClient> = Symbol('sdk-realtime');
@@ -106,7 +106,7 @@ export interface UseRealtime {
 /** The client, a shallowRef of its connection state and bound `subscribe`/`publish`. */
 export function useRealtime(): UseRealtime {
   const client = useRealtimeClient();
-  return { client, state: useConnectionState(), subscribe: client.subscribe, publish: client.publish };
+  return { client, state: useConnectionState(), ...bound(client) };
 }
 
 /** Options of {@link useSubscription}. */

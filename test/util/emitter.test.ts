@@ -8,10 +8,10 @@ describe('Emitter', () => {
     const em = new Emitter<Events>(() => {});
     const got: number[] = [];
     const off = em.on('a', (n) => got.push(n));
-    em.emit('a', 1);
+    em.emit_('a', 1);
     off();
     off();
-    em.emit('a', 2);
+    em.emit_('a', 2);
     expect(got).toEqual([1]);
   });
 
@@ -23,7 +23,7 @@ describe('Emitter', () => {
       throw new Error('boom');
     });
     em.on('b', (s) => got.push(s));
-    expect(() => em.emit('b', 'x')).not.toThrow();
+    expect(() => em.emit_('b', 'x')).not.toThrow();
     expect(got).toEqual(['x']);
     expect(thrown).toEqual([['b', 'boom']]);
   });
@@ -35,7 +35,7 @@ describe('Emitter', () => {
     const off1 = em.on('a', fn);
     em.on('a', fn);
     off1();
-    em.emit('a', 0);
+    em.emit_('a', 0);
     expect(n).toBe(1);
   });
 });
@@ -51,10 +51,10 @@ describe('Emitter, listeners changing during an emit', () => {
       offB();
     });
     offB = em.on('a', () => got.push('second'));
-    em.emit('a', 1);
+    em.emit_('a', 1);
     expect(got).toEqual(['first', 'second']);
     got.length = 0;
-    em.emit('a', 2);
+    em.emit_('a', 2);
     expect(got).toEqual(['first', 'added']);
   });
 });
