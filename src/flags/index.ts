@@ -107,7 +107,8 @@ export function createFlags(client: RealtimeClient | undefined, options: FlagsOp
       else if (options.defaults && k in options.defaults) next[k] = options.defaults[k];
       else delete next[k];
     }
-    const keys = [...new Set([...Object.keys(values), ...Object.keys(next)])].filter((k) => JSON.stringify(values[k]) !== JSON.stringify(next[k]));
+    // An unchanged value keeps its object, so adapters comparing by identity do not re-render.
+    const keys = [...new Set([...Object.keys(values), ...Object.keys(next)])].filter((k) => JSON.stringify(values[k]) !== JSON.stringify(next[k]) || ((next[k] = values[k]), 0));
     values = next;
     if (keys.length) for (const fn of [...listeners]) fn(keys);
   };
