@@ -55,7 +55,7 @@ export function createFlagsService(options: FlagsServerOptions, deps: FlagsDeps)
   if (options.file && options.redis) throw new TypeError('flags: give file or redis, not both');
   const live = new FlagsLive(store, env, now);
   const ready = options.redis
-    ? store.useRedis(new RedisFlagSync(options.redis, deps.logger, (key, flag) => store.applyRemote(key, flag)))
+    ? store.useRedis(new RedisFlagSync(options.redis, deps.logger, { flag: (key, flag) => store.applyRemote(key, flag), reload: (all) => store.replaceRemote(all) }))
     : Promise.resolve();
   const handle = createFlagRoutes({
     store,
