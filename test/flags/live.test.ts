@@ -179,6 +179,22 @@ describe('flags file', () => {
     expect(saved.flags.map((f) => f.key)).toEqual(['a', 'b']);
   });
 
+  it('closes the file watcher when start-up fails after it (port in use)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flags-'));
+    const file = join(dir, 'flags.json');
+    writeFileSync(file, JSON.stringify([{ key: 'a', enabled: true }]));
+    const taken = await startServer();
+    const watchers = () => process.getActiveResourcesInfo().filter((r) => r === 'FSEventWrap').length;
+    const before = watchers();
+    await expect(startServer({ port: taken.port, flags: { file } })).rejects.toThrow(/EADDRINUSE/);
+    // A closed handle leaves the list on libuv's next turn.
+    await new Promise((r) => setTimeout(r, 50));
+    expect(watchers()).toBe(before);
+    // The check sees watchers at all: a server that started holds one more.
+    await startServer({ flags: { file } });
+    expect(watchers()).toBe(before + 1);
+  });
+
   it('refuses to start on a bad flags file, naming the field', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'flags-'));
     const file = join(dir, 'flags.json');
