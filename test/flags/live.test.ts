@@ -74,6 +74,32 @@ describe('flags over the realtime connection', () => {
     await waitFor(() => users.every((u) => u.flags.get('marker', 'gone') === 'gone'), 'marker deleted');
   });
 
+  it('$flags counts against neither canSubscribe nor maxSubscriptions, and only the server writes it', async () => {
+    const server = await startServer({ maxSubscriptions: 1, canSubscribe: (_ctx, topic) => topic === 'room', canPublish: () => true, flags: { definitions: [checkout] } });
+    const x = await flagsClient(server, 'u1');
+    expect(x.flags.get('checkout', '')).toBe('old');
+    let roomSubscribed = false;
+    x.c.subscribe('room', () => undefined, { onSubscribed: () => (roomSubscribed = true) });
+    await waitFor(() => roomSubscribed, 'room subscribed beside $flags (limit 1)');
+    // The limit and the hook are in force for topics.
+    const refused: string[] = [];
+    x.c.subscribe('room-2', () => undefined, { onError: (e) => refused.push(e.code) });
+    await waitFor(() => refused.length > 0, 'room-2 refused');
+    expect(refused[0]).toBe('forbidden');
+    await expect(x.c.publish('$flags', { type: 'patch', flags: { checkout: { value: 'forged' } } })).rejects.toMatchObject({ code: 'forbidden' });
+    expect(x.flags.get('checkout', '')).toBe('old');
+  });
+
+  it('an anonymous connection (allowAnonymous) gets the flags of no user: user rules do not match', async () => {
+    const server = await startServer({ allowAnonymous: true, flags: { definitions: [{ key: 'vip', enabled: true, value: false, rules: [{ if: { users: 'u1' }, value: true }] }] } });
+    const c = client({ url: server.url, app: 'shop' });
+    const flags = createFlags(c);
+    onCleanup(() => flags.close());
+    c.connect();
+    await flags.ready;
+    expect(flags.get('vip', null)).toBe(false);
+  });
+
   it('opens and closes a time window with no write (a server timer)', async () => {
     const now = Date.now();
     const server = await startServer({ flags: { definitions: [{ key: 'sale', enabled: true, value: true, startAt: now + 400, endAt: now + 900 }] } });
