@@ -14,6 +14,45 @@ async function call(server: TestServer, method: string, path: string, body?: unk
   return { status: res.status, headers: res.headers, body: text ? (JSON.parse(text) as Record<string, any>) : undefined };
 }
 
+describe('flags admin API with per-app API keys: a key reaches only its app\'s flags', () => {
+  const keys = { shop: 'key-of-shop', forum: 'key-of-forum' };
+  const scoped = () => startServer({ apiKey: keys, flags: { definitions: [{ key: 'everywhere', enabled: true }, { key: 'forum-flag', enabled: true, apps: ['forum'] }] } });
+
+  it('limits a new flag to the key\'s app when the body gives no apps, and refuses other apps naming the field', async () => {
+    const server = await scoped();
+    const put = await call(server, 'PUT', '/api/flags/shop-flag', { enabled: true, value: 1 }, keys.shop);
+    expect(put.status).toBe(200);
+    expect(put.body!.apps).toEqual(['shop']);
+    expect((await call(server, 'PUT', '/api/flags/shop-flag', { enabled: true, apps: ['shop'] }, keys.shop)).status).toBe(200);
+    for (const apps of [['forum'], ['shop', 'forum']]) {
+      const res = await call(server, 'PUT', '/api/flags/other', { enabled: true, apps }, keys.shop);
+      expect(res.status).toBe(403);
+      expect(res.body).toMatchObject({ error: { code: 'forbidden', field: 'apps' } });
+    }
+    // The evaluation sees it only in that app.
+    const shop = await call(server, 'GET', '/api/flags?app=shop', undefined, await signToken('u1'));
+    const forum = await call(server, 'GET', '/api/flags?app=forum', undefined, await signToken('u1'));
+    expect(Object.keys(shop.body!.flags).sort()).toEqual(['everywhere', 'shop-flag']);
+    expect(Object.keys(forum.body!.flags).sort()).toEqual(['everywhere', 'forum-flag']);
+  });
+
+  it('does not read, overwrite or delete another app\'s flag or a flag of every app', async () => {
+    const server = await scoped();
+    for (const key of ['forum-flag', 'everywhere']) {
+      expect((await call(server, 'GET', `/api/flags/${key}`, undefined, keys.shop)).status).toBe(404);
+      expect((await call(server, 'DELETE', `/api/flags/${key}`, undefined, keys.shop)).status).toBe(404);
+      const put = await call(server, 'PUT', `/api/flags/${key}`, { enabled: false, apps: ['shop'] }, keys.shop);
+      expect(put.status).toBe(403);
+      expect(put.body).toMatchObject({ error: { code: 'forbidden', field: 'key' } });
+    }
+    // Unchanged, and the owner still reaches its own.
+    expect((await call(server, 'GET', '/api/flags/forum-flag', undefined, keys.forum)).body).toMatchObject({ enabled: true, apps: ['forum'] });
+    expect((await call(server, 'DELETE', '/api/flags/forum-flag', undefined, keys.forum)).status).toBe(200);
+    // A wrong key is still a 401 (and counts as a failed attempt), not a 403.
+    expect((await call(server, 'GET', '/api/flags/forum-flag', undefined, 'nobody')).status).toBe(401);
+  });
+});
+
 describe('flags admin API (PUT / DELETE /api/flags/:key, server API key)', () => {
   it('answers 401 without or with a wrong key, and 404 when the server has no API key', async () => {
     const server = await startServer({ flags: {} });
