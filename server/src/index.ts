@@ -106,6 +106,7 @@ export async function createServer(options: ServerOptions): Promise<RealtimeServ
         maxBodyBytes: o.maxBodyBytes,
         logger: log,
         connection: { pingInterval: o.pingInterval, maxFrameBytes: o.maxFrameBytes },
+        corsOrigins: o.corsOrigins,
       })
     : undefined;
   await flags?.ready.catch((e: unknown) => {

@@ -180,3 +180,51 @@ describe('flag evaluation endpoints (token-authenticated)', () => {
     expect((await call(server, 'GET', '/api/flags', undefined, await signToken('u1'))).status).toBe(404);
   });
 });
+
+describe('CORS on the browser routes (GET /api/flags, GET /api/config/remote, POST /ofrep/v1/evaluate/flags)', () => {
+  const preflight = (server: TestServer, path: string, origin: string, method = 'GET') =>
+    fetch(server.httpUrl + path, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': method, 'access-control-request-headers': 'authorization, if-none-match' },
+    });
+
+  it('answers any origin by default, exposes the ETag, and keeps the headers on errors', async () => {
+    const server = await startServer({ flags: { definitions: [{ key: 'a', enabled: true }] } });
+    for (const [path, method] of [['/api/flags', 'GET'], ['/api/config/remote', 'GET'], ['/ofrep/v1/evaluate/flags', 'POST']] as const) {
+      const pre = await preflight(server, path, 'https://app.example', method);
+      expect(pre.status, path).toBe(204);
+      expect(pre.headers.get('access-control-allow-origin')).toBe('*');
+      expect(pre.headers.get('access-control-allow-methods')).toContain(method);
+      expect(pre.headers.get('access-control-allow-headers')).toContain('authorization');
+      expect(pre.headers.get('access-control-allow-headers')).toContain('if-none-match');
+    }
+    const token = await signToken('u1');
+    const res = await call(server, 'GET', '/api/flags', undefined, token, { origin: 'https://app.example' });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('access-control-allow-origin')).toBe('*');
+    expect(res.headers.get('access-control-expose-headers')).toContain('etag');
+    const denied = await call(server, 'GET', '/api/flags', undefined, null, { origin: 'https://app.example' });
+    expect(denied.status).toBe(401);
+    expect(denied.headers.get('access-control-allow-origin')).toBe('*');
+  });
+
+  it('gives the admin API no CORS: a page cannot call it with the server key', async () => {
+    const server = await startServer({ flags: {} });
+    const pre = await preflight(server, '/api/flags/a', 'https://app.example', 'PUT');
+    expect(pre.headers.get('access-control-allow-origin')).toBeNull();
+    const put = await call(server, 'PUT', '/api/flags/a', { enabled: true }, API_KEY, { origin: 'https://app.example' });
+    expect(put.status).toBe(200);
+    expect(put.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('follows the server\'s corsOrigins list when one is given', async () => {
+    const server = await startServer({ corsOrigins: ['https://good.example'], flags: {} });
+    const good = await preflight(server, '/api/flags', 'https://good.example');
+    expect(good.status).toBe(204);
+    expect(good.headers.get('access-control-allow-origin')).toBe('https://good.example');
+    expect(good.headers.get('vary')).toContain('Origin');
+    const bad = await preflight(server, '/api/flags', 'https://evil.example');
+    expect(bad.status).toBe(403);
+    expect(bad.headers.get('access-control-allow-origin')).toBeNull();
+  });
+});

@@ -32,6 +32,8 @@ export interface FlagsDeps {
   logger: Logger;
   /** Connection settings reported by `GET /api/config/remote`. */
   connection: Record<string, unknown>;
+  /** The server's `corsOrigins`: a list limits the browser routes to it; otherwise any origin. */
+  corsOrigins?: string[] | '*';
 }
 
 /** Build the flags service from the `flags` option; a bad option or flags file throws a TypeError naming it. */
@@ -64,6 +66,7 @@ export function createFlagsService(options: FlagsServerOptions, deps: FlagsDeps)
     env,
     now,
     maxBodyBytes: deps.maxBodyBytes,
+    ...(Array.isArray(deps.corsOrigins) ? { corsOrigins: deps.corsOrigins } : {}),
     remoteConfig: { connection: deps.connection, ...(options.remoteConfig ?? {}) },
   });
   return {

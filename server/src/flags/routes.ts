@@ -19,7 +19,19 @@ export interface FlagRoutesDeps {
   maxBodyBytes: number;
   /** Settings `GET /api/config/remote` reports. */
   remoteConfig: Record<string, unknown>;
+  /** Origins the browser routes answer (the server's `corsOrigins` list); absent: any origin. */
+  corsOrigins?: string[];
 }
+
+/** The routes pages call (user token in `Authorization`, never a cookie); the admin API has no CORS. */
+const BROWSER_PATHS = new Set(['/api/flags', '/api/config/remote', '/ofrep/v1/evaluate/flags']);
+const CORS_HEADERS = {
+  'access-control-allow-methods': 'GET, POST, OPTIONS',
+  'access-control-allow-headers': 'authorization, content-type, if-none-match',
+  // Without it a page cannot read the ETag it must send back as If-None-Match.
+  'access-control-expose-headers': 'etag',
+  'access-control-max-age': '600',
+};
 
 const sha = (s: string) => createHash('sha256').update(s).digest();
 
@@ -64,6 +76,21 @@ export function createFlagRoutes(deps: FlagRoutesDeps): (req: IncomingMessage, r
 
   return async (req, res, pathname) => {
     const method = req.method ?? 'GET';
+    if (BROWSER_PATHS.has(pathname)) {
+      // Any origin by default: the credential is a bearer token a foreign page does not have.
+      const list = deps.corsOrigins;
+      const origin = req.headers.origin;
+      const allowed = list === undefined ? '*' : origin && list.includes(origin) ? origin : undefined;
+      if (list !== undefined) res.setHeader('vary', 'Origin');
+      if (allowed) {
+        res.setHeader('access-control-allow-origin', allowed);
+        for (const [k, v] of Object.entries(CORS_HEADERS)) res.setHeader(k, v);
+      }
+      if (method === 'OPTIONS') {
+        res.writeHead(allowed ? 204 : 403).end();
+        return;
+      }
+    }
     if (pathname === '/api/flags') {
       if (method !== 'GET') throw notAllowed(res, 'GET');
       const flags = await evaluated(req);
