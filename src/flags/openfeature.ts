@@ -154,6 +154,8 @@ export class RealtimeFlagsProvider implements Provider {
   }
 
   private onClose_(): void {
+    // A late first snapshot after a timed-out start must not announce a closed provider.
+    this.failed_ = false;
     for (const off of this.offs_.splice(0)) off();
   }
 }
