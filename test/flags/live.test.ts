@@ -211,6 +211,8 @@ describe('flags file', () => {
     writeFileSync(file, JSON.stringify([{ key: 'a', enabled: true }]));
     const taken = await startServer();
     const watchers = () => process.getActiveResourcesInfo().filter((r) => r === 'FSEventWrap').length;
+    // Watchers of earlier tests' servers leave the list on libuv's next turn after their close.
+    await new Promise((r) => setTimeout(r, 50));
     const before = watchers();
     await expect(startServer({ port: taken.port, flags: { file } })).rejects.toThrow(/EADDRINUSE/);
     // A closed handle leaves the list on libuv's next turn.
