@@ -15,7 +15,7 @@ const browser: Options = {
   platform: 'neutral',
   // `#load-ws` (package.json `imports`) picks `ws` on Node and a stub elsewhere, at the app's build
   // time; frameworks and optional libraries are the app's.
-  external: ['#load-ws', 'sdk-realtime', 'react', 'vue', 'web-vitals'],
+  external: ['#load-ws', 'sdk-realtime', 'react', 'vue', 'web-vitals', '@openfeature/web-sdk'],
   // idb-keyval (well under 1 KB, tree-shaken) is inlined so the built client runs
   // as-is from a plain <script type="module"> (the demo page).
   noExternal: ['idb-keyval'],
@@ -43,6 +43,8 @@ export default defineConfig([
       ['index', 'src/index.ts'],
       ...addOns.map((name) => [`${name}/index`, `src/${name}/index.ts`]),
       ['telemetry/vitals', 'src/telemetry/plugins/vitals.ts'],
+      // Its own entry: it imports the optional peer @openfeature/web-sdk, which `sdk-realtime/flags` must not.
+      ['flags/openfeature', 'src/flags/openfeature.ts'],
       // The two implementations behind `#load-ws`.
       ['load-ws', 'src/transports/load-ws.ts'],
       ['load-ws.browser', 'src/transports/load-ws.browser.ts'],

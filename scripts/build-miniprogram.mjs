@@ -9,6 +9,7 @@
 //   index.js            what `sdk-realtime` exports (the core)
 //   wechat/index.js     what `sdk-realtime/wechat` exports; requires `../index.js`
 //   telemetry/index.js  what `sdk-realtime/telemetry` exports (needs no core)
+//   flags/index.js      what `sdk-realtime/flags` exports (types only from the core: no require)
 //
 // CommonJS at ES2015 syntax, no `import()`, no require of anything outside the folder. The
 // add-ons share the one core: `sdk-realtime` in their sources becomes a relative require of the
@@ -31,6 +32,7 @@ export const entries = {
   index: 'src/index.ts',
   'wechat/index': 'src/wechat/index.ts',
   'telemetry/index': 'src/telemetry/index.ts',
+  'flags/index': 'src/flags/index.ts',
 };
 
 /** The syntax level: what WeChat's parsers and the oldest supported base-library engines accept. */

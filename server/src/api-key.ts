@@ -54,4 +54,16 @@ export class ApiKeyGate {
     if (!this.keys.reduce((hit, k) => sameSecret(key, k) || hit, false)) refuse('wrong API key');
     return { key, refuse };
   }
+
+  /**
+   * The apps a checked key is the per-app key of, or `null` for the one server-wide key (every
+   * app). Every entry compared, as in {@link check}.
+   */
+  appsOf(key: string): Set<string> | null {
+    const byApp = this.apiKey;
+    if (byApp === undefined || typeof byApp === 'string') return null;
+    const apps = new Set<string>();
+    for (const [app, k] of Object.entries(byApp)) if (sameSecret(key, k)) apps.add(app);
+    return apps;
+  }
 }

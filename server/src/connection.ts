@@ -437,6 +437,8 @@ export class Connection implements Subscriber, CountWatcher {
 
   private async publish(frame: PublishFrame, ctx: ConnectionContext): Promise<void> {
     const { options } = this.core;
+    // With flags on, `$flags` is the server's per-connection stream: nobody else writes to it.
+    if (frame.topic === FLAGS_TOPIC && this.core.flags) throw new Refusal(err(ErrorCode.Forbidden, `${FLAGS_TOPIC} is written by the server only`));
     if (!(await options.canPublish(ctx, frame.topic, frame.data))) throw new Refusal(err(ErrorCode.Forbidden, `not allowed to publish to ${frame.topic}`));
     const published = (this.published ??= new Set());
     if (!published.has(frame.topic)) {

@@ -106,6 +106,7 @@ export async function createServer(options: ServerOptions): Promise<RealtimeServ
         maxBodyBytes: o.maxBodyBytes,
         logger: log,
         connection: { pingInterval: o.pingInterval, maxFrameBytes: o.maxFrameBytes },
+        corsOrigins: o.corsOrigins,
       })
     : undefined;
   await flags?.ready.catch((e: unknown) => {
@@ -172,7 +173,13 @@ export async function createServer(options: ServerOptions): Promise<RealtimeServ
   });
   const perIp = new Map<string, number>();
   // Mounted before the native handler is added: engine.io takes its own path's requests and upgrades.
-  const socketIo: SocketIoBridge | undefined = o.socketIo && mountSocketIo(http, { ...core, nativeConnections: () => connections.size }, o.socketIo);
+  let socketIo: SocketIoBridge | undefined;
+  try {
+    socketIo = o.socketIo && mountSocketIo(http, { ...core, nativeConnections: () => connections.size }, o.socketIo);
+  } catch (e) {
+    flags?.close();
+    throw e;
+  }
   http.on('upgrade', (req, socket, head) => {
     if (socketIo?.owns(req.url)) return;
     const ip = clientIp(req, o.trustProxy);
@@ -207,6 +214,10 @@ export async function createServer(options: ServerOptions): Promise<RealtimeServ
       http.off('error', reject);
       resolve();
     });
+  }).catch((e: unknown) => {
+    // A port in use, say: the flags file watcher and Redis links must not keep the process alive.
+    flags?.close();
+    throw e;
   });
   http.on('error', (e) => log.error('HTTP server error', e));
   const port = (http.address() as AddressInfo).port;

@@ -36,6 +36,19 @@ export interface FlagsOptions {
   fetch?: typeof fetch;
 }
 
+/**
+ * What the server said about one flag: its value, and (from the server, not from storage) why
+ * (`reason`, OpenFeature names: `STATIC`, `TARGETING_MATCH`, `SPLIT`, `DEFAULT`, `DISABLED`), the
+ * `variant` when it has one, and the definition's `version`.
+ */
+export interface FlagDetails {
+  value: unknown;
+  /** Absent when the value comes from storage (the last run's snapshot), not from the server. */
+  reason?: string;
+  variant?: string;
+  version?: number;
+}
+
 /** Feature flags of one user, served synchronously from a local cache. */
 export interface Flags {
   /** The flag's value, or `fallback` when it is unknown. Synchronous, from the cache. */
@@ -45,8 +58,17 @@ export interface Flags {
   get<T>(key: string, fallback: T): T;
   /** Resolves once: from storage, or from the first snapshot, whichever comes first. */
   readonly ready: Promise<void>;
-  /** Called with the keys whose values changed. Returns an unsubscribe function. */
-  on(event: 'change', listener: (keys: string[]) => void): () => void;
+  /**
+   * What the server (or storage) said about `key`; `undefined` when neither knows it (a value
+   * from `defaults` only has no details). Synchronous, from the cache.
+   */
+  getDetails(key: string): FlagDetails | undefined;
+  /**
+   * `change`: called with the keys whose values changed. `snapshot`: a full set from the server
+   * was applied (every connect and reconnect, every answered poll), after its `change`.
+   * Returns an unsubscribe function.
+   */
+  on(event: 'change' | 'snapshot', listener: (keys: string[]) => void): () => void;
   /** Store interface for adapters (`useSyncExternalStore`, `shallowRef`). */
   subscribe(listener: () => void): () => void;
   /** The current values, a new object after every change. */
@@ -55,7 +77,10 @@ export interface Flags {
   close(): void;
 }
 
-type Results = Record<string, { value: unknown } | null>;
+type Results = Record<string, FlagDetails | null>;
+
+// Own keys only: a flag named `constructor` must not read Object.prototype.
+const own = (o: object, key: string) => Object.prototype.hasOwnProperty.call(o, key);
 
 /**
  * Keep a synchronous cache of the flags the server evaluated for this connection's user. With a
@@ -65,21 +90,25 @@ type Results = Record<string, { value: unknown } | null>;
 export function createFlags(client: RealtimeClient | undefined, options: FlagsOptions = {}): Flags {
   const { storage, storageKey = 'sdk-realtime:flags', interval = 30000 } = options;
   let values: Record<string, unknown> = { ...options.defaults };
+  let details: Results = {};
   let fresh = false;
   let closed = false;
   const listeners = new Set<(keys: string[]) => void>();
+  const snapshots = new Set<(keys: string[]) => void>();
   let markReady!: () => void;
   const ready = new Promise<void>((r) => (markReady = r));
 
   const apply = (flags: Results, replace: boolean) => {
     const next: Record<string, unknown> = replace ? { ...options.defaults } : { ...values };
+    details = replace ? { ...flags } : { ...details, ...flags };
     for (const k in flags) {
       const r = flags[k];
       if (r) next[k] = r.value;
       else if (options.defaults && k in options.defaults) next[k] = options.defaults[k];
       else delete next[k];
     }
-    const keys = [...new Set([...Object.keys(values), ...Object.keys(next)])].filter((k) => JSON.stringify(values[k]) !== JSON.stringify(next[k]));
+    // An unchanged value keeps its object, so adapters comparing by identity do not re-render.
+    const keys = [...new Set([...Object.keys(values), ...Object.keys(next)])].filter((k) => JSON.stringify(values[k]) !== JSON.stringify(next[k]) || ((next[k] = values[k]), 0));
     values = next;
     if (keys.length) for (const fn of [...listeners]) fn(keys);
   };
@@ -88,6 +117,7 @@ export function createFlags(client: RealtimeClient | undefined, options: FlagsOp
     fresh = true;
     apply(flags, replace);
     markReady();
+    if (replace) for (const fn of [...snapshots]) fn(Object.keys(flags));
     if (storage) storage.set(storageKey, JSON.stringify(values)).catch(() => {});
   };
 
@@ -137,14 +167,15 @@ export function createFlags(client: RealtimeClient | undefined, options: FlagsOp
     stop = () => clearTimeout(timer);
   }
 
-  const on = (fn: (keys: string[]) => void) => {
-    listeners.add(fn);
-    return () => void listeners.delete(fn);
+  const on = (fn: (keys: string[]) => void, set = listeners) => {
+    set.add(fn);
+    return () => void set.delete(fn);
   };
   return {
-    get: ((key: string, fallback: unknown) => (Object.prototype.hasOwnProperty.call(values, key) ? values[key] : fallback)) as Flags['get'],
+    get: ((key: string, fallback: unknown) => (own(values, key) ? values[key] : fallback)) as Flags['get'],
+    getDetails: (key) => (own(details, key) && details[key]) || undefined,
     ready,
-    on: (_event, fn) => on(fn),
+    on: (event, fn) => on(fn, event == 'snapshot' ? snapshots : listeners),
     subscribe: (fn) => on(() => fn()),
     getSnapshot: () => values,
     close() {
@@ -152,6 +183,7 @@ export function createFlags(client: RealtimeClient | undefined, options: FlagsOp
       closed = true;
       stop();
       listeners.clear();
+      snapshots.clear();
     },
   };
 }

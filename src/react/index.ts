@@ -176,7 +176,33 @@ export interface FlagStoreLike {
   get<T>(key: string, fallback: T): T;
 }
 
-/** A flag's value from a `createFlags` store, re-rendering when it changes; `fallback` until known. */
-export function useFlag<T>(flags: FlagStoreLike, key: string, fallback: T): T {
+const FlagsContext = createContext<FlagStoreLike | null>(null);
+
+/** Props of {@link FlagsProvider}. */
+export interface FlagsProviderProps {
+  /** The `createFlags` store the `useFlag(key, fallback)` calls below read. The app closes it. */
+  flags: FlagStoreLike;
+  children?: ReactNode;
+}
+
+/** Makes a `createFlags` store available to `useFlag(key, fallback)` below it. */
+export function FlagsProvider({ flags, children }: FlagsProviderProps) {
+  return createElement(FlagsContext.Provider, { value: flags }, children);
+}
+
+/**
+ * A flag's value, `fallback` until known (and during SSR). The component re-renders only when
+ * this flag's value changes. Reads the store of the nearest {@link FlagsProvider} (throws outside
+ * of one), or the store given first: `useFlag(flags, key, fallback)`.
+ */
+export function useFlag<T>(key: string, fallback: T): T;
+export function useFlag<T>(flags: FlagStoreLike, key: string, fallback: T): T;
+export function useFlag<T>(a: string | FlagStoreLike, b: unknown, c?: T): T {
+  const provided = useContext(FlagsContext);
+  const named = typeof a == 'string';
+  const flags = named ? provided : a;
+  const key = (named ? a : b) as string;
+  const fallback = (named ? b : c) as T;
+  if (!flags) throw new Error('sdk-realtime: use useFlag(key) inside <FlagsProvider>');
   return useSyncExternalStore(flags.subscribe, () => flags.get(key, fallback), () => fallback);
 }

@@ -186,8 +186,26 @@ export interface FlagStoreLike {
   get<T>(key: string, fallback: T): T;
 }
 
-/** A shallowRef of a flag's value from a `createFlags` store, updated on change; `fallback` until known. */
-export function useFlag<T>(flags: FlagStoreLike, key: string, fallback: T): Readonly<ShallowRef<T>> {
+/**
+ * The provide/inject key of the flags store `useFlag(key, fallback)` reads:
+ * `app.provide(flagsKey, createFlags(client))` (or `provide()` in a component, for its subtree).
+ * The app closes the store.
+ */
+export const flagsKey: InjectionKey<FlagStoreLike> = Symbol();
+
+/**
+ * A shallowRef of a flag's value, `fallback` until known, updated only when this flag's value
+ * changes, until the scope is disposed. Reads the store provided as {@link flagsKey} (throws when
+ * none is provided), or the store given first: `useFlag(flags, key, fallback)`.
+ */
+export function useFlag<T>(key: string, fallback: T): Readonly<ShallowRef<T>>;
+export function useFlag<T>(flags: FlagStoreLike, key: string, fallback: T): Readonly<ShallowRef<T>>;
+export function useFlag<T>(a: string | FlagStoreLike, b: unknown, c?: T): Readonly<ShallowRef<T>> {
+  const named = typeof a == 'string';
+  const flags = named ? inject(flagsKey, null) : a;
+  const key = (named ? a : b) as string;
+  const fallback = (named ? b : c) as T;
+  if (!flags) throw new Error('sdk-realtime: provide(flagsKey, flags) before using useFlag(key)');
   const value = shallowRef(flags.get(key, fallback));
   onScopeDispose(flags.subscribe(() => (value.value = flags.get(key, fallback))));
   return value;

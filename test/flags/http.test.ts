@@ -14,6 +14,45 @@ async function call(server: TestServer, method: string, path: string, body?: unk
   return { status: res.status, headers: res.headers, body: text ? (JSON.parse(text) as Record<string, any>) : undefined };
 }
 
+describe('flags admin API with per-app API keys: a key reaches only its app\'s flags', () => {
+  const keys = { shop: 'key-of-shop', forum: 'key-of-forum' };
+  const scoped = () => startServer({ apiKey: keys, flags: { definitions: [{ key: 'everywhere', enabled: true }, { key: 'forum-flag', enabled: true, apps: ['forum'] }] } });
+
+  it('limits a new flag to the key\'s app when the body gives no apps, and refuses other apps naming the field', async () => {
+    const server = await scoped();
+    const put = await call(server, 'PUT', '/api/flags/shop-flag', { enabled: true, value: 1 }, keys.shop);
+    expect(put.status).toBe(200);
+    expect(put.body!.apps).toEqual(['shop']);
+    expect((await call(server, 'PUT', '/api/flags/shop-flag', { enabled: true, apps: ['shop'] }, keys.shop)).status).toBe(200);
+    for (const apps of [['forum'], ['shop', 'forum']]) {
+      const res = await call(server, 'PUT', '/api/flags/other', { enabled: true, apps }, keys.shop);
+      expect(res.status).toBe(403);
+      expect(res.body).toMatchObject({ error: { code: 'forbidden', field: 'apps' } });
+    }
+    // The evaluation sees it only in that app.
+    const shop = await call(server, 'GET', '/api/flags?app=shop', undefined, await signToken('u1'));
+    const forum = await call(server, 'GET', '/api/flags?app=forum', undefined, await signToken('u1'));
+    expect(Object.keys(shop.body!.flags).sort()).toEqual(['everywhere', 'shop-flag']);
+    expect(Object.keys(forum.body!.flags).sort()).toEqual(['everywhere', 'forum-flag']);
+  });
+
+  it('does not read, overwrite or delete another app\'s flag or a flag of every app', async () => {
+    const server = await scoped();
+    for (const key of ['forum-flag', 'everywhere']) {
+      expect((await call(server, 'GET', `/api/flags/${key}`, undefined, keys.shop)).status).toBe(404);
+      expect((await call(server, 'DELETE', `/api/flags/${key}`, undefined, keys.shop)).status).toBe(404);
+      const put = await call(server, 'PUT', `/api/flags/${key}`, { enabled: false, apps: ['shop'] }, keys.shop);
+      expect(put.status).toBe(403);
+      expect(put.body).toMatchObject({ error: { code: 'forbidden', field: 'key' } });
+    }
+    // Unchanged, and the owner still reaches its own.
+    expect((await call(server, 'GET', '/api/flags/forum-flag', undefined, keys.forum)).body).toMatchObject({ enabled: true, apps: ['forum'] });
+    expect((await call(server, 'DELETE', '/api/flags/forum-flag', undefined, keys.forum)).status).toBe(200);
+    // A wrong key is still a 401 (and counts as a failed attempt), not a 403.
+    expect((await call(server, 'GET', '/api/flags/forum-flag', undefined, 'nobody')).status).toBe(401);
+  });
+});
+
 describe('flags admin API (PUT / DELETE /api/flags/:key, server API key)', () => {
   it('answers 401 without or with a wrong key, and 404 when the server has no API key', async () => {
     const server = await startServer({ flags: {} });
@@ -139,5 +178,53 @@ describe('flag evaluation endpoints (token-authenticated)', () => {
   it('has no flag routes when flags are off', async () => {
     const server = await startServer();
     expect((await call(server, 'GET', '/api/flags', undefined, await signToken('u1'))).status).toBe(404);
+  });
+});
+
+describe('CORS on the browser routes (GET /api/flags, GET /api/config/remote, POST /ofrep/v1/evaluate/flags)', () => {
+  const preflight = (server: TestServer, path: string, origin: string, method = 'GET') =>
+    fetch(server.httpUrl + path, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': method, 'access-control-request-headers': 'authorization, if-none-match' },
+    });
+
+  it('answers any origin by default, exposes the ETag, and keeps the headers on errors', async () => {
+    const server = await startServer({ flags: { definitions: [{ key: 'a', enabled: true }] } });
+    for (const [path, method] of [['/api/flags', 'GET'], ['/api/config/remote', 'GET'], ['/ofrep/v1/evaluate/flags', 'POST']] as const) {
+      const pre = await preflight(server, path, 'https://app.example', method);
+      expect(pre.status, path).toBe(204);
+      expect(pre.headers.get('access-control-allow-origin')).toBe('*');
+      expect(pre.headers.get('access-control-allow-methods')).toContain(method);
+      expect(pre.headers.get('access-control-allow-headers')).toContain('authorization');
+      expect(pre.headers.get('access-control-allow-headers')).toContain('if-none-match');
+    }
+    const token = await signToken('u1');
+    const res = await call(server, 'GET', '/api/flags', undefined, token, { origin: 'https://app.example' });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('access-control-allow-origin')).toBe('*');
+    expect(res.headers.get('access-control-expose-headers')).toContain('etag');
+    const denied = await call(server, 'GET', '/api/flags', undefined, null, { origin: 'https://app.example' });
+    expect(denied.status).toBe(401);
+    expect(denied.headers.get('access-control-allow-origin')).toBe('*');
+  });
+
+  it('gives the admin API no CORS: a page cannot call it with the server key', async () => {
+    const server = await startServer({ flags: {} });
+    const pre = await preflight(server, '/api/flags/a', 'https://app.example', 'PUT');
+    expect(pre.headers.get('access-control-allow-origin')).toBeNull();
+    const put = await call(server, 'PUT', '/api/flags/a', { enabled: true }, API_KEY, { origin: 'https://app.example' });
+    expect(put.status).toBe(200);
+    expect(put.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('follows the server\'s corsOrigins list when one is given', async () => {
+    const server = await startServer({ corsOrigins: ['https://good.example'], flags: {} });
+    const good = await preflight(server, '/api/flags', 'https://good.example');
+    expect(good.status).toBe(204);
+    expect(good.headers.get('access-control-allow-origin')).toBe('https://good.example');
+    expect(good.headers.get('vary')).toContain('Origin');
+    const bad = await preflight(server, '/api/flags', 'https://evil.example');
+    expect(bad.status).toBe(403);
+    expect(bad.headers.get('access-control-allow-origin')).toBeNull();
   });
 });

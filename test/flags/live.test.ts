@@ -74,6 +74,32 @@ describe('flags over the realtime connection', () => {
     await waitFor(() => users.every((u) => u.flags.get('marker', 'gone') === 'gone'), 'marker deleted');
   });
 
+  it('$flags counts against neither canSubscribe nor maxSubscriptions, and only the server writes it', async () => {
+    const server = await startServer({ maxSubscriptions: 1, canSubscribe: (_ctx, topic) => topic === 'room', canPublish: () => true, flags: { definitions: [checkout] } });
+    const x = await flagsClient(server, 'u1');
+    expect(x.flags.get('checkout', '')).toBe('old');
+    let roomSubscribed = false;
+    x.c.subscribe('room', () => undefined, { onSubscribed: () => (roomSubscribed = true) });
+    await waitFor(() => roomSubscribed, 'room subscribed beside $flags (limit 1)');
+    // The limit and the hook are in force for topics.
+    const refused: string[] = [];
+    x.c.subscribe('room-2', () => undefined, { onError: (e) => refused.push(e.code) });
+    await waitFor(() => refused.length > 0, 'room-2 refused');
+    expect(refused[0]).toBe('forbidden');
+    await expect(x.c.publish('$flags', { type: 'patch', flags: { checkout: { value: 'forged' } } })).rejects.toMatchObject({ code: 'forbidden' });
+    expect(x.flags.get('checkout', '')).toBe('old');
+  });
+
+  it('an anonymous connection (allowAnonymous) gets the flags of no user: user rules do not match', async () => {
+    const server = await startServer({ allowAnonymous: true, flags: { definitions: [{ key: 'vip', enabled: true, value: false, rules: [{ if: { users: 'u1' }, value: true }] }] } });
+    const c = client({ url: server.url, app: 'shop' });
+    const flags = createFlags(c);
+    onCleanup(() => flags.close());
+    c.connect();
+    await flags.ready;
+    expect(flags.get('vip', null)).toBe(false);
+  });
+
   it('opens and closes a time window with no write (a server timer)', async () => {
     const now = Date.now();
     const server = await startServer({ flags: { definitions: [{ key: 'sale', enabled: true, value: true, startAt: now + 400, endAt: now + 900 }] } });
@@ -177,6 +203,24 @@ describe('flags file', () => {
     await waitFor(() => x.flags.get('b', '') === 'bee', 'admin write pushed');
     const saved = JSON.parse(readFileSync(file, 'utf8')) as { flags: Array<{ key: string }> };
     expect(saved.flags.map((f) => f.key)).toEqual(['a', 'b']);
+  });
+
+  it('closes the file watcher when start-up fails after it (port in use)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flags-'));
+    const file = join(dir, 'flags.json');
+    writeFileSync(file, JSON.stringify([{ key: 'a', enabled: true }]));
+    const taken = await startServer();
+    const watchers = () => process.getActiveResourcesInfo().filter((r) => r === 'FSEventWrap').length;
+    // Watchers of earlier tests' servers leave the list on libuv's next turn after their close.
+    await new Promise((r) => setTimeout(r, 50));
+    const before = watchers();
+    await expect(startServer({ port: taken.port, flags: { file } })).rejects.toThrow(/EADDRINUSE/);
+    // A closed handle leaves the list on libuv's next turn.
+    await new Promise((r) => setTimeout(r, 50));
+    expect(watchers()).toBe(before);
+    // The check sees watchers at all: a server that started holds one more.
+    await startServer({ flags: { file } });
+    expect(watchers()).toBe(before + 1);
   });
 
   it('refuses to start on a bad flags file, naming the field', async () => {

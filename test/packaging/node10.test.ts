@@ -15,7 +15,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 const run = promisify(execFile);
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const npm = process.platform == 'win32' ? 'npm.cmd' : 'npm';
-const SUBPATHS = ['.', './react', './vue', './wechat', './channel', './telemetry', './telemetry/vitals', './flags', './protocol'];
+const SUBPATHS = ['.', './react', './vue', './wechat', './channel', './telemetry', './telemetry/vitals', './flags', './flags/openfeature', './protocol'];
 
 let work: string;
 let app: string;
@@ -29,7 +29,7 @@ beforeAll(async () => {
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'node10-app', private: true }));
   await run(npm, ['install', '--offline', '--no-audit', '--no-fund', '--no-package-lock', tarball], { cwd: app });
   // The adapters' declarations import their frameworks' types: the app has them, as a real one would.
-  for (const dep of ['react', '@types/react', 'vue', 'web-vitals']) {
+  for (const dep of ['react', '@types/react', 'vue', 'web-vitals', '@openfeature/web-sdk', '@openfeature/core']) {
     mkdirSync(dirname(join(app, 'node_modules', dep)), { recursive: true });
     symlinkSync(join(repo, 'node_modules', dep), join(app, 'node_modules', dep), 'dir');
   }

@@ -26,10 +26,10 @@ const run = promisify(execFile);
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 /** The files of the mini-program build and the package entry each one stands for. */
-const ENTRIES = { 'index.js': 'sdk-realtime', 'wechat/index.js': 'sdk-realtime/wechat', 'telemetry/index.js': 'sdk-realtime/telemetry' };
+const ENTRIES = { 'index.js': 'sdk-realtime', 'wechat/index.js': 'sdk-realtime/wechat', 'telemetry/index.js': 'sdk-realtime/telemetry', 'flags/index.js': 'sdk-realtime/flags' };
 const FILES = Object.keys(ENTRIES);
 /** What each file may require: the add-ons share the folder's one core; nothing else exists in a mini-program. */
-const ALLOWED_REQUIRES: Record<string, string[]> = { 'index.js': [], 'wechat/index.js': ['../index.js'], 'telemetry/index.js': [] };
+const ALLOWED_REQUIRES: Record<string, string[]> = { 'index.js': [], 'wechat/index.js': ['../index.js'], 'telemetry/index.js': [], 'flags/index.js': [] };
 
 /** Child processes (npm, miniprogram-ci) without the npm_* variables of the `npm test` that runs us. */
 const childEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)));
@@ -233,7 +233,7 @@ describe('WeChat "Build npm" (miniprogram-ci packNpm) on the packed tarball', ()
     for (const f of FILES) expect(tarballFiles).toContain(`miniprogram_dist/${f}`);
   });
 
-  it('copies sdk-realtime (core, wechat, telemetry) into miniprogram_npm/, with no warning and no ws, jose or zod', () => {
+  it('copies sdk-realtime (core, wechat, telemetry, flags) into miniprogram_npm/, with no warning and no ws, jose or zod', () => {
     expect(packResult.warnings).toEqual([]);
     expect(packResult.reports).toEqual([expect.objectContaining({ miniprogram_pack_num: 1, other_pack_num: 0, warn_not_found_num: 0 })]);
     const npm = join(appDir, 'miniprogram_npm');
@@ -248,7 +248,7 @@ describe('WeChat "Build npm" (miniprogram-ci packNpm) on the packed tarball', ()
 
   it('the packed sdk-realtime/wechat connects through wx.connectSocket to the real server and receives a topic and a personal /notify, in a sandbox with only wx and timers', async () => {
     // Clients may publish here (the default denies; back ends publish with /notify).
-    const server = await startServer({ canPublish: () => true });
+    const server = await startServer({ canPublish: () => true, flags: { definitions: [{ key: 'mp-banner', enabled: true, value: 'on' }] } });
     const wx = new AppWx();
     const mp = miniProgramRuntime(appDir, { ...MINI_PROGRAM_GLOBALS, wx });
     expect(vm.runInContext(`[${ABSENT.map((n) => `typeof ${n}`).join(',')}]`, mp.context)).toEqual(ABSENT.map(() => 'undefined'));
@@ -259,13 +259,15 @@ describe('WeChat "Build npm" (miniprogram-ci packNpm) on the packed tarball', ()
     const core = mp.require('sdk-realtime');
     const wechat = mp.require('sdk-realtime/wechat');
     const telemetry = mp.require('sdk-realtime/telemetry');
+    const flagsModule = mp.require('sdk-realtime/flags');
     expect(typeof core.createClient).toBe('function');
+    expect(typeof flagsModule.createFlags).toBe('function');
     expect(typeof wechat.createWechatClient).toBe('function');
     expect(typeof telemetry.createTelemetry).toBe('function');
     expect(typeof telemetry.wxSender).toBe('function');
     // The same exports as the package's normal CommonJS entries.
     const requireDist = createRequire(join(root, 'package.json'));
-    for (const [mod, dist] of [[core, './dist/index.cjs'], [wechat, './dist/wechat/index.cjs'], [telemetry, './dist/telemetry/index.cjs']] as const) {
+    for (const [mod, dist] of [[core, './dist/index.cjs'], [wechat, './dist/wechat/index.cjs'], [telemetry, './dist/telemetry/index.cjs'], [flagsModule, './dist/flags/index.cjs']] as const) {
       expect(Object.keys(mod).sort()).toEqual(Object.keys(requireDist(dist)).sort());
     }
     // One core: the add-on's require('../index.js') is the module `sdk-realtime` resolves to.
@@ -280,8 +282,12 @@ describe('WeChat "Build npm" (miniprogram-ci packNpm) on the packed tarball', ()
     client.on('error', (e: any) => errors.push(e));
     const onTopic: any[] = [];
     client.subscribe('order:1:status', (m: any) => onTopic.push(m.data));
+    // Flags over the same wx socket, from the packed flags build.
+    const flags = flagsModule.createFlags(client);
+    onCleanup(() => flags.close());
     client.connect();
     await waitFor(() => client.state === 'connected', `connected (state ${client.state}, errors ${errors.map((e) => e.message)})`, 10_000);
+    await waitFor(() => flags.get('mp-banner', '') === 'on', 'flags snapshot in the mini-program', 10_000);
 
     expect((await notify(server, { appId: 'shop', eventTopics: ['order:1:status'], data: { status: 'paid' } })).status).toBe(200);
     await waitFor(() => onTopic.length === 1, 'topic message', 10_000);

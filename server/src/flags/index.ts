@@ -32,6 +32,8 @@ export interface FlagsDeps {
   logger: Logger;
   /** Connection settings reported by `GET /api/config/remote`. */
   connection: Record<string, unknown>;
+  /** The server's `corsOrigins`: a list limits the browser routes to it; otherwise any origin. */
+  corsOrigins?: string[] | '*';
 }
 
 /** Build the flags service from the `flags` option; a bad option or flags file throws a TypeError naming it. */
@@ -55,7 +57,7 @@ export function createFlagsService(options: FlagsServerOptions, deps: FlagsDeps)
   if (options.file && options.redis) throw new TypeError('flags: give file or redis, not both');
   const live = new FlagsLive(store, env, now);
   const ready = options.redis
-    ? store.useRedis(new RedisFlagSync(options.redis, deps.logger, (key, flag) => store.applyRemote(key, flag)))
+    ? store.useRedis(new RedisFlagSync(options.redis, deps.logger, { flag: (key, flag) => store.applyRemote(key, flag), reload: (all) => store.replaceRemote(all) }))
     : Promise.resolve();
   const handle = createFlagRoutes({
     store,
@@ -64,6 +66,7 @@ export function createFlagsService(options: FlagsServerOptions, deps: FlagsDeps)
     env,
     now,
     maxBodyBytes: deps.maxBodyBytes,
+    ...(Array.isArray(deps.corsOrigins) ? { corsOrigins: deps.corsOrigins } : {}),
     remoteConfig: { connection: deps.connection, ...(options.remoteConfig ?? {}) },
   });
   return {

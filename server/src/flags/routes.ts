@@ -19,7 +19,19 @@ export interface FlagRoutesDeps {
   maxBodyBytes: number;
   /** Settings `GET /api/config/remote` reports. */
   remoteConfig: Record<string, unknown>;
+  /** Origins the browser routes answer (the server's `corsOrigins` list); absent: any origin. */
+  corsOrigins?: string[];
 }
+
+/** The routes pages call (user token in `Authorization`, never a cookie); the admin API has no CORS. */
+const BROWSER_PATHS = new Set(['/api/flags', '/api/config/remote', '/ofrep/v1/evaluate/flags']);
+const CORS_HEADERS = {
+  'access-control-allow-methods': 'GET, POST, OPTIONS',
+  'access-control-allow-headers': 'authorization, content-type, if-none-match',
+  // Without it a page cannot read the ETag it must send back as If-None-Match.
+  'access-control-expose-headers': 'etag',
+  'access-control-max-age': '600',
+};
 
 const sha = (s: string) => createHash('sha256').update(s).digest();
 
@@ -52,10 +64,33 @@ export function createFlagRoutes(deps: FlagRoutesDeps): (req: IncomingMessage, r
     sendJson(res, 200, body, { etag, 'cache-control': 'no-cache' });
   };
 
-  const admin = (req: IncomingMessage): void => void deps.apiKeys.check(req, 'the flags admin API is disabled: the server has no apiKey');
+  /**
+   * The caller's scope: `null` with the server-wide key (every flag), else the apps of its per-app
+   * key, which reaches only flags limited (`apps`) to those apps.
+   */
+  const admin = (req: IncomingMessage): Set<string> | null => {
+    const { key } = deps.apiKeys.check(req, 'the flags admin API is disabled: the server has no apiKey');
+    return deps.apiKeys.appsOf(key);
+  };
+  const within = (scope: Set<string> | null, apps: string[] | undefined): boolean => scope === null || (apps !== undefined && apps.every((a) => scope.has(a)));
 
   return async (req, res, pathname) => {
     const method = req.method ?? 'GET';
+    if (BROWSER_PATHS.has(pathname)) {
+      // Any origin by default: the credential is a bearer token a foreign page does not have.
+      const list = deps.corsOrigins;
+      const origin = req.headers.origin;
+      const allowed = list === undefined ? '*' : origin && list.includes(origin) ? origin : undefined;
+      if (list !== undefined) res.setHeader('vary', 'Origin');
+      if (allowed) {
+        res.setHeader('access-control-allow-origin', allowed);
+        for (const [k, v] of Object.entries(CORS_HEADERS)) res.setHeader(k, v);
+      }
+      if (method === 'OPTIONS') {
+        res.writeHead(allowed ? 204 : 403).end();
+        return;
+      }
+    }
     if (pathname === '/api/flags') {
       if (method !== 'GET') throw notAllowed(res, 'GET');
       const flags = await evaluated(req);
@@ -78,26 +113,34 @@ export function createFlagRoutes(deps: FlagRoutesDeps): (req: IncomingMessage, r
     if (pathname.startsWith('/api/flags/')) {
       const key = decodeURIComponent(pathname.slice('/api/flags/'.length));
       if (method !== 'PUT' && method !== 'DELETE' && method !== 'GET') throw notAllowed(res, 'GET, PUT, DELETE');
-      if (method === 'GET') {
-        admin(req);
+      const scope = admin(req);
+      // Another app's flag (or one of every app) is not there for a per-app key.
+      const visible = () => {
         const def = deps.store.get(key);
+        return def && within(scope, def.apps) ? def : undefined;
+      };
+      if (method === 'GET') {
+        const def = visible();
         if (!def) throw new HttpError(404, 'not_found', `no flag "${key.slice(0, 128)}"`);
         return sendJson(res, 200, def);
       }
-      admin(req);
       if (!flagKey.safeParse(key).success) throw new HttpError(400, 'bad_request', 'key: must be 1-128 letters, digits or . _ - :', { field: 'key' });
       if (method === 'DELETE') {
-        if (!(await deps.store.delete(key))) throw new HttpError(404, 'not_found', `no flag "${key}"`);
+        if (!visible() || !(await deps.store.delete(key))) throw new HttpError(404, 'not_found', `no flag "${key}"`);
         return sendJson(res, 200, { key, deleted: true });
       }
+      if (deps.store.get(key) && !visible()) throw new HttpError(403, 'forbidden', `flag "${key}" is not limited to this key's apps`, { field: 'key' });
       const raw = await readJson(req, deps.maxBodyBytes);
-      const body = raw !== null && typeof raw === 'object' && !Array.isArray(raw) && !('key' in raw) ? { ...raw, key } : raw;
+      let body = raw !== null && typeof raw === 'object' && !Array.isArray(raw) && !('key' in raw) ? { ...raw, key } : raw;
+      // A per-app key's flag is limited to its app when the body does not say.
+      if (scope !== null && body !== null && typeof body === 'object' && !Array.isArray(body) && !('apps' in body)) body = { ...body, apps: [...scope] };
       const parsed = flagDefinition.safeParse(body);
       if (!parsed.success) {
         const { field, message } = firstIssue(parsed.error);
         throw new HttpError(400, 'bad_request', message, { field });
       }
       if (parsed.data.key !== key) throw new HttpError(400, 'bad_request', 'key: must equal the key in the path', { field: 'key' });
+      if (!within(scope, parsed.data.apps)) throw new HttpError(403, 'forbidden', "apps: a per-app API key writes only flags limited to its own apps", { field: 'apps' });
       try {
         const stored = await deps.store.put(parsed.data);
         return sendJson(res, 200, stored);

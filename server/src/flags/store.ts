@@ -61,11 +61,15 @@ export class FlagStore {
   /** Keep the definitions in Redis, shared by every node (replaces the local set with Redis's). */
   async useRedis(remote: RedisFlagSync): Promise<void> {
     this.remote = remote;
-    const all = await remote.load();
+    this.replaceRemote(await remote.load());
+  }
+
+  /** The whole set as Redis holds it (first load, or a reload after a missed message): only flags whose version differs count as changed. */
+  replaceRemote(all: StoredFlag[]): void {
     const next = new Map(all.map((f) => [f.key, f]));
-    const keys = [...new Set([...this.flags.keys(), ...next.keys()])];
+    const keys = [...new Set([...this.flags.keys(), ...next.keys()])].filter((k) => this.flags.get(k)?.version !== next.get(k)?.version);
     this.flags = next;
-    this.changed(keys);
+    if (keys.length) this.changed(keys);
   }
 
   /** A definition another node wrote (or deleted: `null`); an older version than ours is ignored. */
