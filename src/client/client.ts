@@ -15,15 +15,16 @@ import type { TransportConnection, TransportHandlers } from '../transports/types
 import { backoffDelay } from '../util/backoff';
 import { Emitter, type Listener } from '../util/emitter';
 import { randomId } from '../util/ids';
-import { MAX_DELAY } from '../util/timers';
+import { MAX_DELAY, type Timers } from '../util/timers';
+import type { Environment } from '../util/environment';
 import { RealtimeError, fromWire } from './errors';
 import { Heartbeat } from './heartbeat';
 import { BATCH_BOUND, MAX_FRAME_BOUND, PING_BOUND, REFRESH_INTERVAL, RETRY_AFTER_BOUND, clamp } from './limits';
 import { resolveOptions, type ClientOptions, type ResolvedOptions } from './options';
 import type { SchemaOutput, StandardSchemaV1 } from './schema';
-import { createOutbox, type Outbox, type OutboxOp } from './outbox';
+import { Operations, type AppFrame, type Op } from './operations';
 import { Presence, type OnlineCount } from './presence';
-import { Requests, type Pending } from './requests';
+import { SavedState } from './saved-state';
 import { UNAUTHORIZED, mayReconnect, type ConnectionSnapshot, type ConnectionState, type LinkEnd, type StateChange } from './state';
 import {
   Subscriptions,
@@ -172,6 +173,30 @@ const usable = (r: ConnectResult) =>
 
 const noop = () => {};
 
+/** The clients of one environment: its listeners are added once for all of them (with the first, removed with the last). */
+type Hub = Set<Client> & { off?: ((() => void) | undefined)[] };
+const hubs = new WeakMap<Environment, Hub>();
+
+/** `client` listens to `env` (online, visible, hidden) through the one set of listeners of that environment. */
+const join = (env: Environment, client: Client) => {
+  let hub = hubs.get(env);
+  if (!hub) hubs.set(env, (hub = new Set()));
+  const all = hub;
+  if (!all.size) {
+    all.off = [
+      env.onOnline(() => all.forEach((c) => c.wake_())),
+      env.onVisible(() => all.forEach((c) => c.visible_())),
+      env.onHidden?.(() => all.forEach((c) => c.hidden_())),
+    ];
+  }
+  all.add(client);
+};
+
+const leave = (env: Environment, client: Client) => {
+  const hub = hubs.get(env);
+  if (hub?.delete(client) && !hub.size) for (const off of hub.off!) off?.();
+};
+
 /**
  * One attempt at a connection: a transport link, dead once it ended. It is the transport's
  * handlers object itself (methods on the prototype), so a link costs no closures.
@@ -209,12 +234,13 @@ class Link implements TransportHandlers {
  */
 class Client extends Emitter<ClientEvents> implements RealtimeClient {
   private readonly o_: ResolvedOptions;
+  private readonly timers_: Timers;
   private readonly tokenFn_: boolean;
   private snapshot_: ConnectionSnapshot = { state: 'idle' };
   private link_?: Link;
   /** The current link accepted `connect` and everything owed to it was sent. */
-  private ready_ = false;
-  private everConnected_ = false;
+  private ready_?: boolean;
+  private everConnected_?: boolean;
   /** Outbound limit: the default until the server states its own. */
   private maxFrame_ = DEFAULT_MAX_FRAME_BYTES;
   private attempt_ = 0;
@@ -224,34 +250,31 @@ class Client extends Emitter<ClientEvents> implements RealtimeClient {
   private refreshAt_ = 0;
   private retryTimer_: unknown;
   /** `pause()` holds attempts back; `owed`: one is due at `resume()`. */
-  private paused_ = false;
-  private owed_ = false;
+  private paused_?: boolean;
+  private owed_?: boolean;
   /** The current link's timer: the connect timeout until `connect` is accepted, then the stability timer. */
   private linkTimer_: unknown;
-  private unlisten_: ((() => void) | undefined)[] = [];
-  private readonly requests_: Requests;
+  /** Every request in flight and every app operation waiting for a connection. */
+  private readonly ops_: Operations;
   private readonly subs_: Subscriptions;
-  private readonly outbox_: Outbox;
+  /** Stream positions and unsent publishes in `storage` (none without). */
+  private readonly saved_?: SavedState;
   /** Online-count watches, made on the first `onlineCount` (most clients never watch one). */
   private presence_?: Presence;
   private readonly heartbeat_: Heartbeat;
-  /** Saved stream positions and publishes, read at creation; the first connect waits for it. */
-  private readonly restored_: Promise<void>;
+  /** Saved stream positions and publishes, read at creation; the first connect waits for it (then dropped). */
+  private restored_?: Promise<void>;
 
   constructor(options: ClientOptions) {
     super();
     const o = (this.o_ = resolveOptions(options));
+    this.timers_ = o.timers;
     this.tokenFn_ = typeof o.token == 'function';
-    this.requests_ = new Requests(o.timers);
+    this.ops_ = new Operations(o.timers, o.outboxSize, this);
     this.subs_ = new Subscriptions(this);
-    this.outbox_ = createOutbox({
-      size: o.outboxSize,
-      timers: o.timers,
-      storage: o.storage,
-      key: `sdk-realtime:${o.app}:`,
-      positions: this.subs_.positions_,
-      report: (e) => this.fail_('internal', 'storage failed', e),
-    });
+    if (o.storage) {
+      this.saved_ = new SavedState(o.storage, `sdk-realtime:${o.app}:`, this.subs_.positions_, this.ops_, (e) => this.fail_('internal', 'storage failed', e));
+    }
     this.heartbeat_ = new Heartbeat(o.timers, () => {
       const reason = 'heartbeat timeout';
       this.fail_('transport', reason);
@@ -272,15 +295,7 @@ class Client extends Emitter<ClientEvents> implements RealtimeClient {
 
   connect(): void {
     if (this.link_ || this.owed_) return;
-    const env = this.o_.environment;
-    this.unlisten_ = [
-      env.onOnline(() => this.wake_()),
-      env.onVisible(() => {
-        this.wake_();
-        if (this.ready_) this.heartbeat_.check();
-      }),
-      env.onHidden?.(() => this.outbox_.save()),
-    ];
+    join(this.o_.environment, this);
     if (this.paused_) this.hold_();
     else void this.open_();
   }
@@ -289,7 +304,7 @@ class Client extends Emitter<ClientEvents> implements RealtimeClient {
     if (this.paused_) return;
     this.paused_ = true;
     if (this.retryTimer_ === undefined) return;
-    this.o_.timers.clearTimeout(this.retryTimer_);
+    this.timers_.clearTimeout(this.retryTimer_);
     this.retryTimer_ = undefined;
     this.hold_();
   }
@@ -299,7 +314,7 @@ class Client extends Emitter<ClientEvents> implements RealtimeClient {
     this.paused_ = false;
     if (!this.owed_) return;
     this.owed_ = false;
-    const timers = this.o_.timers;
+    const timers = this.timers_;
     // Not before a server's `retryAfter`.
     this.retryTimer_ = timers.setTimeout(() => this.open_(), Math.max(0, this.notBefore_ - timers.now()));
   }
@@ -380,7 +395,7 @@ class Client extends Emitter<ClientEvents> implements RealtimeClient {
     ok: (r: never) => void,
     no: (e: RealtimeError) => void = (e) => this.report_(e),
   ): void {
-    this.send_(encodeFrame({ ...frame, id: this.requests_.add({ ok, fail: no, lost: noop }, this.o_.requestTimeout) } as ClientFrame));
+    this.send_(encodeFrame({ ...frame, id: this.ops_.request_({ ok, fail: no }, this.o_.requestTimeout) } as ClientFrame));
   }
 
   /**
@@ -394,7 +409,7 @@ class Client extends Emitter<ClientEvents> implements RealtimeClient {
       return this.report_(e);
     }
     const l = this.link_;
-    this.o_.timers.setTimeout(
+    this.timers_.setTimeout(
       () => l == this.link_ && this.ready_ && this.subs_.topics_.has(topic) && this.sendSub_(topic, tries + 1),
       Math.max(clamp(e.retryAfter, RETRY_AFTER_BOUND), backoffDelay(tries + 1, this.o_.reconnect || SUB_RETRY, this.o_.random)),
     );
@@ -436,27 +451,30 @@ class Client extends Emitter<ClientEvents> implements RealtimeClient {
 
   // ------------------------------------------------------------------ app operations (outbox)
 
-  private sendOp_(op: OutboxOp): void {
-    const outbox = this.outbox_;
-    const pending: Pending = { ok: (r) => outbox.settle(op, undefined, r), fail: (e) => outbox.settle(op, e) };
-    // A publish lost with the link stays in the outbox and is resent (same key) after reconnect.
-    if (op.frame.t == 'pub') pending.lost = () => (op.sent = undefined);
-    op.sent = this.requests_.add(pending, 0);
-    this.send_(op.body.slice(0, -2) + op.sent + '}');
+  private sendOp_(op: Op): void {
+    this.send_(this.ops_.wire_(op));
   }
 
+  // ------------------------------------------------------------------ hooks of operations and saved state
+
+  publishesChanged_(): void {
+    this.saved_?.save_();
+  }
+
+
+
   /** Track an operation from the call to its reply; sent now when connected, else queued. */
-  private enqueue_(frame: OutboxOp['frame'], timeout = this.ready_ ? this.o_.requestTimeout : this.o_.outboxTimeout): Promise<never> {
+  private enqueue_(frame: AppFrame, timeout = this.ready_ ? this.o_.requestTimeout : this.o_.outboxTimeout): Promise<never> {
     return new Promise<never>((resolve, reject) => {
       // Encoded once with `id` last, so each send only splices in the per-link id.
       const body = encodeFrame({ ...frame, id: 0 } as ClientFrame);
-      const op: OutboxOp = { frame, body, deadline: this.o_.timers.now() + timeout, resolve, reject };
+      const op: Op = { frame, body, ok: resolve, fail: reject };
       const refused =
         this.snapshot_.state == 'closed'
           ? new RealtimeError('not_connected', 'client closed')
           : isOver(body, this.maxFrame_)
             ? new RealtimeError('too_large', `frame over ${this.maxFrame_} bytes`)
-            : this.outbox_.add(op, !this.ready_);
+            : this.ops_.add_(op, this.timers_.now() + timeout, !this.ready_);
       // Rejected only: a failure with a promise reaches the app once, there.
       if (refused) reject(refused);
       else if (this.ready_) this.sendOp_(op);
@@ -468,9 +486,9 @@ class Client extends Emitter<ClientEvents> implements RealtimeClient {
    * the saved publishes.
    */
   private async restore_(): Promise<void> {
-    for (const { deadline, ...frame } of await this.outbox_.load()) {
+    for (const { deadline, ...frame } of (await this.saved_?.load_()) ?? []) {
       // No promise: failures are reported (`closed` is not: the publish stays saved for the next session).
-      this.outbox_.add({ frame, body: encodeFrame({ ...frame, id: 0 }), deadline, resolve: noop, reject: (e) => this.report_(e) }, false);
+      this.ops_.add_({ frame, body: encodeFrame({ ...frame, id: 0 }), ok: noop, fail: (e) => this.report_(e) }, deadline, false);
     }
   }
 
@@ -483,6 +501,7 @@ class Client extends Emitter<ClientEvents> implements RealtimeClient {
     if (this.snapshot_.state != 'reconnecting') this.setState_('connecting');
     try {
       await this.restored_;
+      this.restored_ = undefined;
       l.token_ = this.tokenFn_ ? await (this.o_.token as () => string | Promise<string>)() : (this.o_.token as string | undefined);
     } catch (error) {
       const reason = 'token function failed';
@@ -490,7 +509,7 @@ class Client extends Emitter<ClientEvents> implements RealtimeClient {
       return this.drop_(l, { code: 1006, reason });
     }
     if (this.link_ != l) return;
-    this.linkTimer_ = this.o_.timers.setTimeout(() => {
+    this.linkTimer_ = this.timers_.setTimeout(() => {
       const reason = 'connect timeout';
       this.fail_('timeout', reason);
       this.drop_(l, { code: 4000 /* CloseCode.HandshakeTimeout */, reason });
@@ -516,18 +535,18 @@ class Client extends Emitter<ClientEvents> implements RealtimeClient {
   }
 
   private connected_(r: ConnectResult, sent: Record<string, StreamPosition> = {}): void {
-    const { timers, reconnect } = this.o_;
+    const timers = this.timers_;
+    const reconnect = this.o_.reconnect;
     const subs = this.subs_;
     timers.clearTimeout(this.linkTimer_);
     this.maxFrame_ = clamp(r.maxFrame, MAX_FRAME_BOUND);
-    if (this.o_.heartbeat !== false) this.heartbeat_.start(clamp(r.ping, PING_BOUND) + this.o_.heartbeat);
+    if (this.o_.heartbeat !== false) this.heartbeat_.start_(clamp(r.ping, PING_BOUND) + this.o_.heartbeat);
     // Only this connection's own personal streams, looked up by name: the size of `streams` does not matter.
-    const granted = subs.granted_;
-    granted.clear();
+    const granted: string[] = (subs.granted_ = []);
     for (const s of [r.user && 'user:' + r.user, r.device && 'device:' + r.device]) {
       const res = s && r.streams[s];
       if (!res) continue;
-      granted.add(s);
+      granted.push(s);
       try {
         subs.recover_(s, res, sent[s]);
       } catch (error) {
@@ -541,23 +560,24 @@ class Client extends Emitter<ClientEvents> implements RealtimeClient {
     if (batch) for (let i = 0; i < topics.length; i += batch) this.sendSubs_(topics.slice(i, i + batch));
     else for (const topic of topics) this.sendSub_(topic);
     if (this.presence_) for (const topic of this.presence_.watched_.keys()) this.sendWatch_(topic);
-    for (const op of this.outbox_.unsent()) this.sendOp_(op);
+    const app = this.ops_.app_;
+    if (app) for (const op of app) if (op.id === undefined) this.sendOp_(op);
     this.ready_ = true;
     // Refusals in a row also count until the link proved stable: accept-then-4100 cannot loop at once.
     if (reconnect) this.linkTimer_ = timers.setTimeout(() => (this.attempt_ = this.refusals_ = 0), reconnect.stableAfter);
     this.setState_('connected');
-    this.emit_('connected', { client: r.client, user: r.user, device: r.device, reconnected: this.everConnected_ });
+    this.emit_('connected', { client: r.client, user: r.user, device: r.device, reconnected: !!this.everConnected_ });
     this.everConnected_ = true;
   }
 
   /** One inbound frame of the live link `l`. */
   frame_(l: Link, data: string | ArrayBuffer): void {
-    this.heartbeat_.beat();
+    this.heartbeat_.beat_();
     const d = decodeServerFrame(data, this.o_.maxInboundFrame);
     if (!d.ok) {
       // A malformed reply still ends the request it names (a connect attempt ends at once); anything else is reported.
       const raw = d.raw;
-      if (!(raw?.t == 'reply' && this.requests_.settle({ t: 'reply', id: raw.id as number, error: d.error }))) this.report_(fromWire(d.error));
+      if (!(raw?.t == 'reply' && this.ops_.settle_({ t: 'reply', id: raw.id as number, error: d.error }))) this.report_(fromWire(d.error));
       return;
     }
     const f = d.frame;
@@ -566,7 +586,7 @@ class Client extends Emitter<ClientEvents> implements RealtimeClient {
         case 'msg':
           return this.subs_.deliver_(f);
         case 'reply':
-          return void this.requests_.settle(f);
+          return void this.ops_.settle_(f);
         case 'ping':
           return this.send_(PONG);
         case 'count':
@@ -586,7 +606,7 @@ class Client extends Emitter<ClientEvents> implements RealtimeClient {
 
   /** The token expired on a live link: send a fresh one, keeping the link and its subscriptions. */
   private async refresh_(): Promise<void> {
-    const timers = this.o_.timers;
+    const timers = this.timers_;
     if (timers.now() < this.refreshAt_) return;
     this.refreshAt_ = timers.now() + REFRESH_INTERVAL;
     try {
@@ -604,9 +624,9 @@ class Client extends Emitter<ClientEvents> implements RealtimeClient {
     l.dead = true;
     this.ready_ = false;
     this.subs_.offline_();
-    this.outbox_.save();
-    this.o_.timers.clearTimeout(this.linkTimer_);
-    this.heartbeat_.stop();
+    this.saved_?.save_();
+    this.timers_.clearTimeout(this.linkTimer_);
+    this.heartbeat_.stop_();
     l.conn?.close(1000, reason);
   }
 
@@ -617,11 +637,12 @@ class Client extends Emitter<ClientEvents> implements RealtimeClient {
   /** End `l` (the first end wins) and decide: reconnect after a wait, or `closed`. */
   drop_(l: Link, end: LinkEnd): void {
     if (l.dead || this.link_ != l) return;
-    const { timers, reconnect } = this.o_;
+    const timers = this.timers_;
+    const reconnect = this.o_.reconnect;
     const { code, reason } = end;
     const lost = new RealtimeError('transport', `connection lost: ${reason}`);
     this.unlink_(l, reason);
-    this.requests_.drain((p) => (p.lost ? p.lost() : p.fail(lost)));
+    this.ops_.lost_(lost);
     this.refusals_ = code == UNAUTHORIZED ? this.refusals_ + 1 : 0;
     const exhausted = reconnect && this.attempt_ >= reconnect.maxAttempts;
     if (!reconnect || exhausted || !mayReconnect(end, this.tokenFn_, this.refusals_)) {
@@ -646,9 +667,20 @@ class Client extends Emitter<ClientEvents> implements RealtimeClient {
     this.setState_(this.everConnected_ ? 'reconnecting' : 'connecting', 'paused');
   }
 
+  /** The app came to the foreground: retry now, and judge the link against the clock (timers may have been frozen). */
+  visible_(): void {
+    this.wake_();
+    if (this.ready_) this.heartbeat_.check_();
+  }
+
+  /** The app went to the background: save now (it may be killed there). */
+  hidden_(): void {
+    this.saved_?.save_();
+  }
+
   /** Retry now (network back, app visible) instead of waiting out the backoff. */
-  private wake_(): void {
-    const timers = this.o_.timers;
+  wake_(): void {
+    const timers = this.timers_;
     if (this.retryTimer_ !== undefined && timers.now() >= this.notBefore_) {
       timers.clearTimeout(this.retryTimer_);
       void this.open_();
@@ -658,14 +690,14 @@ class Client extends Emitter<ClientEvents> implements RealtimeClient {
   private finish_(reason: string): void {
     const closed = new RealtimeError('closed', `client closed: ${reason}`);
     if (this.link_ && !this.link_.dead) this.unlink_(this.link_, reason);
-    this.o_.timers.clearTimeout(this.retryTimer_);
+    this.timers_.clearTimeout(this.retryTimer_);
     this.link_ = this.retryTimer_ = undefined;
     this.paused_ = this.owed_ = false;
-    // Internal requests (connect, sub, watch, unsub, ...) end silently; the app's operations reject with `closed`.
-    this.requests_.drain(noop);
-    this.outbox_.failAll(closed);
-    for (const u of this.unlisten_) u?.();
-    this.unlisten_ = [];
+    // Internal requests (connect, sub, watch, unsub, ...) end silently; the app's operations
+    // reject with `closed`; publishes saved for a later session stay saved.
+    this.saved_?.close_();
+    this.ops_.failAll_(closed);
+    leave(this.o_.environment, this);
     this.attempt_ = this.refusals_ = 0;
     this.setState_('closed', reason);
   }

@@ -27,8 +27,8 @@ export class Heartbeat {
   ) {}
 
   /** Arm with a window of `ms` (server ping interval + client timeout); `0` disables. */
-  start(ms: number): void {
-    this.stop();
+  start_(ms: number): void {
+    this.stop_();
     this.idle_ = 0;
     this.alive_ = this.prev_ = this.timers_.now();
     this.tick_ = ms / TICKS;
@@ -44,22 +44,22 @@ export class Heartbeat {
   }
 
   /** An inbound frame arrived: the link is alive. One assignment: it runs for every frame. */
-  beat(): void {
+  beat_(): void {
     this.idle_ = 0;
   }
 
   /** Check against the clock now (the app came back to the foreground after timers were frozen). */
-  check(): void {
+  check_(): void {
     if (this.timer_ !== undefined && this.idle_ && this.timers_.now() - this.alive_ > this.tick_ * (TICKS + 1)) this.dead_();
   }
 
-  stop(): void {
+  stop_(): void {
     this.timers_.clearTimeout(this.timer_);
     this.timer_ = undefined;
   }
 
   private dead_(): void {
-    this.stop();
+    this.stop_();
     this.onDead_();
   }
 }

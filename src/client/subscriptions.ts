@@ -141,7 +141,7 @@ export class Subscriptions {
    * This connection's own personal streams: those the last `connect` result named for its `user`
    * and `device`. With the subscribed topics, the only streams whose messages are delivered.
    */
-  readonly granted_ = new Set<string>();
+  granted_: string[] = [];
   /**
    * Recent ids, bounded: a Set iterates in insertion order, so its first id is the oldest. Made
    * on the first message that can arrive twice (most clients never get one).
@@ -183,7 +183,7 @@ export class Subscriptions {
   /** Apply a `sub` reply (or a personal stream of the `connect` reply): replay, then report. */
   recover_(stream: string, r: SubscribeResult, since: StreamPosition | undefined): void {
     const t = this.topics_.get(stream);
-    if (!t && !this.granted_.has(stream)) return; // unsubscribed while the reply was on its way
+    if (!t && !this.granted_.includes(stream)) return; // unsubscribed while the reply was on its way
     // Malformed: throws, reported by the client as `bad_frame`.
     if (!isPosition(r)) throw r;
     let pos = this.positions_.get(stream);
@@ -273,7 +273,7 @@ export class Subscriptions {
 
   /** A subscribed topic or one of this connection's own personal streams. */
   private ours_(stream: string): boolean {
-    return this.topics_.has(stream) || this.granted_.has(stream);
+    return this.topics_.has(stream) || this.granted_.includes(stream);
   }
 
   /** Drop `topic` and, unless personal, its position. */

@@ -22,8 +22,10 @@ export class Emitter<Events extends Record<string, unknown>> {
   /** Listen to `type`; returns a function that removes this listener (idempotent). */
   on<K extends keyof Events>(type: K, listener: Listener<Events[K]>): () => void {
     const all = this.all_ || (this.all_ = {} as NonNullable<typeof this.all_>);
-    const list = (all[type] ??= []);
-    list.push(listener);
+    // A literal on the first listener: an array grown by `push` from empty reserves 17 slots.
+    let list = all[type];
+    if (list) list.push(listener);
+    else list = all[type] = [listener];
     let on = true;
     return () => {
       if (!on) return;
