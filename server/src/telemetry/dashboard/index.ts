@@ -1,0 +1,73 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HttpError, sendJson } from '../../http-util';
+import { sendFile } from '../../static';
+import { bad, int } from '../../validate';
+import { ALERTS_PATH } from '../alerts/routes';
+import { dashboardFiles } from './assets';
+import { dashboardCsp, dashboardHtml } from './page';
+import { dashboardScript } from './script';
+import { TELEMETRY_TOPIC } from './live';
+
+export { TELEMETRY_TOPIC, TelemetryLive, type TelemetryLiveMessage, type TelemetryLiveOptions } from './live';
+
+export const DASHBOARD_PATH = '/dashboard';
+
+/** The telemetry dashboard (`createServer({ telemetry: { dashboard: true | { … } } })`). Every field optional. */
+export interface DashboardOptions {
+  /** Path of the aggregates API the page reads (same origin). Default `'/api/telemetry/aggregates'`. */
+  aggregatesPath?: string;
+  /** How often the page reloads while it has no live connection, ms. Default `30000`. */
+  pollInterval?: number;
+}
+
+export const isDashboardPath = (pathname: string): boolean => pathname === DASHBOARD_PATH || pathname.startsWith(DASHBOARD_PATH + '/');
+
+/**
+ * `GET /dashboard` and its files. The page and its scripts hold no data, so they are served to
+ * anyone; every number comes from the aggregates API, which takes the API key (or a token) the
+ * user types into the page (kept in `sessionStorage`, sent as `Authorization: Bearer`, never in a
+ * URL). In dev mode the page gets its realtime token from `/dev/token`.
+ */
+export function createDashboard(options: true | DashboardOptions, deps: { dev: boolean }) {
+  const o: DashboardOptions = options === true ? {} : options;
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) throw bad('telemetry.dashboard', 'true or an object');
+  const aggregatesPath = o.aggregatesPath ?? '/api/telemetry/aggregates';
+  if (typeof aggregatesPath !== 'string' || !/^\/[\w\-/.]*$/.test(aggregatesPath)) throw bad('telemetry.dashboard.aggregatesPath', 'a path starting with /');
+  const pollInterval = int('telemetry.dashboard.pollInterval', o.pollInterval, 30_000, 1000, 2 ** 31 - 1);
+  const config = JSON.stringify({ dev: deps.dev, aggregatesPath, alertsPath: ALERTS_PATH, topic: TELEMETRY_TOPIC, pollInterval });
+
+  const text = (res: ServerResponse, req: IncomingMessage, type: string, body: string, headers: Record<string, string> = {}) => {
+    res.writeHead(200, {
+      'content-type': type,
+      'content-length': String(Buffer.byteLength(body)),
+      'cache-control': 'no-cache',
+      'x-content-type-options': 'nosniff',
+      ...headers,
+    });
+    res.end(req.method === 'HEAD' ? undefined : body);
+  };
+
+  return async (req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> => {
+    const method = req.method ?? 'GET';
+    if (method !== 'GET' && method !== 'HEAD') {
+      res.setHeader('allow', 'GET, HEAD');
+      throw new HttpError(405, 'method_not_allowed', 'use GET');
+    }
+    if (pathname === DASHBOARD_PATH || pathname === DASHBOARD_PATH + '/') {
+      return text(res, req, 'text/html; charset=utf-8', dashboardHtml, {
+        'content-security-policy': dashboardCsp,
+        'x-frame-options': 'DENY',
+        'referrer-policy': 'no-referrer',
+      });
+    }
+    if (pathname === DASHBOARD_PATH + '/app.js') return text(res, req, 'text/javascript; charset=utf-8', dashboardScript);
+    if (pathname === DASHBOARD_PATH + '/config.json') return sendJson(res, 200, JSON.parse(config) as unknown);
+    const files = dashboardFiles();
+    if (Object.hasOwn(files, pathname)) {
+      const file = files[pathname];
+      if (file && (await sendFile(req, res, file))) return;
+      throw new HttpError(404, 'not_found', `${pathname} is missing: install the server's dependencies and run \`npm run build\``);
+    }
+    throw new HttpError(404, 'not_found', `no route for ${method} ${pathname.slice(0, 200)}`);
+  };
+}
