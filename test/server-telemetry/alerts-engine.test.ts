@@ -6,7 +6,7 @@ import { createAlertsService } from '../../server/src/telemetry/alerts/index';
 import { measure } from '../../server/src/telemetry/alerts/measure';
 import type { Notice } from '../../server/src/telemetry/alerts/payload';
 import { Ring } from '../../server/src/telemetry/alerts/ring';
-import { alertRule } from '../../server/src/telemetry/alerts/rules';
+import { alertRule, type AlertRuleInput } from '../../server/src/telemetry/alerts/rules';
 import { MemoryAggregates } from './memory-aggregates';
 
 const MIN = 60_000;
@@ -30,7 +30,7 @@ function setup(limits = { maxRules: 100, maxHistory: 100, maxSilences: 100 }) {
   return { reader, clock, notices, changes, engine, minutes, at };
 }
 
-const rate = { id: 'errors', app: 'shop', metric: 'error_rate', op: '>', threshold: 2, windowMinutes: 5, debounceMinutes: 10, webhooks: [] } as const;
+const rate: AlertRuleInput = { id: 'errors', app: 'shop', metric: 'error_rate', op: '>', threshold: 2, windowMinutes: 5, debounceMinutes: 10, webhooks: [] };
 
 describe('alert metrics (measure)', () => {
   it('error_rate is 100 × errors ÷ views over the whole minutes before the current one', async () => {
