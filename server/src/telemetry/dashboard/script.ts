@@ -95,18 +95,23 @@ function chart(id, labels, columns, scales) {
   if (columns[0].length === 0) latest.textContent = 'no data in this range';
 }
 
-/** Sum (or weight) rows by bucket: [[x...], [col...]...]. */
-function byBucket(rows, fields) {
+/**
+ * Rows merged per bucket: [[x (s)...], [column...]...]. A field is a row key or a function of the
+ * row. Without "weight" the values are summed (counts); with it, averaged weighted by it
+ * (percentiles of several routes or environments: an approximation, the histograms are not here).
+ */
+function byBucket(rows, fields, weight) {
   const m = new Map();
   for (const r of rows) {
     let acc = m.get(r.bucket);
     if (!acc) m.set(r.bucket, (acc = { n: 0, sums: fields.map(() => 0) }));
-    const w = fields.weight ? fields.weight(r) : 1;
+    const w = weight ? weight(r) : 1;
     acc.n += w;
-    fields.forEach((f, i) => (acc.sums[i] += (typeof f === 'function' ? f(r) : r[f]) * (fields.weight ? w : 1)));
+    fields.forEach((f, i) => (acc.sums[i] += (typeof f === 'function' ? f(r) : r[f]) * w));
   }
   const xs = [...m.keys()].sort((a, b) => a - b);
-  return [xs.map((x) => x / 1000)].concat(fields.map((_, i) => xs.map((x) => { const a = m.get(x); return fields.weight ? (a.n ? a.sums[i] / a.n : null) : a.sums[i]; })));
+  const column = (i) => xs.map((x) => { const a = m.get(x); return weight ? (a.n ? a.sums[i] / a.n : null) : a.sums[i]; });
+  return [xs.map((x) => x / 1000)].concat(fields.map((_, i) => column(i)));
 }
 
 function table(id, head, rows) {
@@ -140,11 +145,10 @@ async function refresh() {
     ]);
     const views = byBucket(traffic, ['views', 'users', 'sessions']);
     chart('traffic', ['views', 'users', 'sessions'], views);
-    const weighted = ['p50', 'p95', 'p99'];
-    weighted.weight = (r) => r.count;
-    chart('latency', ['p50 ms', 'p95 ms', 'p99 ms'], byBucket(api, weighted));
-    const rt = ['sessions', 'disconnects', 'reconnects', 'gaps', (r) => r.rtt.p95];
-    chart('realtime', ['sessions', 'disconnects', 'reconnects', 'gaps', 'rtt p95 ms'], byBucket(realtime, rt), { right: ['rtt p95 ms'] });
+    chart('latency', ['p50 ms', 'p95 ms', 'p99 ms'], byBucket(api, ['p50', 'p95', 'p99'], (r) => r.count));
+    const counts = byBucket(realtime, ['sessions', 'disconnects', 'reconnects', 'gaps']);
+    const rtt = byBucket(realtime, [(r) => r.rtt.p95], (r) => r.rtt.count);
+    chart('realtime', ['sessions', 'disconnects', 'reconnects', 'gaps', 'rtt p95 ms'], counts.concat([rtt[1]]), { right: ['rtt p95 ms'] });
     table('errors', ['fingerprint', 'message', 'frame', 'count', 'users', 'first seen', 'last seen'],
       errors.map((e) => [e.fingerprint.slice(0, 12), e.message, e.frame, e.count, e.users, time(e.firstSeen), time(e.lastSeen)]));
     // p75 per page and metric, weighted by samples over the range.
@@ -244,6 +248,7 @@ async function start() {
     await refresh();
   } catch (e) {
     status(e.message, true);
+    if (!client) setLive('off');
   }
 }
 
