@@ -129,9 +129,12 @@ function table(id, head, rows) {
 
 const time = (ms) => new Date(ms).toISOString().replace('T', ' ').slice(0, 16);
 
+let newestRefresh = 0;
 async function refresh() {
   const f = filters();
   if (!f.app) return;
+  // Only the newest refresh draws: an older one answering late must not overwrite new filters.
+  const mine = ++newestRefresh;
   window.__dashboard.refreshes++;
   status('loading…');
   try {
@@ -143,6 +146,7 @@ async function refresh() {
       aggregates.rows('realtime', f),
       aggregates.summary(f),
     ]);
+    if (mine !== newestRefresh) return;
     const views = byBucket(traffic, ['views', 'users', 'sessions']);
     chart('traffic', ['views', 'users', 'sessions'], views);
     chart('latency', ['p50 ms', 'p95 ms', 'p99 ms'], byBucket(api, ['p50', 'p95', 'p99'], (r) => r.count));
@@ -179,6 +183,7 @@ async function refresh() {
     await refreshAlerts(f.app);
     status('updated ' + new Date().toLocaleTimeString());
   } catch (e) {
+    if (mine !== newestRefresh) return;
     status(e.message, true);
     if (e.auth) $('key').focus();
   }
@@ -193,10 +198,18 @@ async function refreshAlerts(app) {
   table('alerts', ['rule', 'metric', 'value', 'state', 'fired'], alerts.map((a) => [a.ruleId, a.metric, fmt(a.value), a.state, time(a.firedAt)]));
 }
 
+// Live messages are coalesced, and reload at most every 2 s: a burst (or a client publishing to
+// the topic where canPublish lets it) costs the aggregates store one round of queries.
 let pending;
+let lastLive = 0;
 function scheduleRefresh() {
-  clearTimeout(pending);
-  pending = setTimeout(refresh, 200);
+  if (pending) return;
+  const wait = Math.max(200, lastLive + 2000 - Date.now());
+  pending = setTimeout(() => {
+    pending = undefined;
+    lastLive = Date.now();
+    refresh();
+  }, wait);
 }
 
 // ---- Live refresh over the realtime connection, polling as the fallback. ----
