@@ -138,7 +138,7 @@ export async function createServer(options: ServerOptions): Promise<RealtimeServ
     if (t?.alerts && t.aggregates) {
       alerts = createAlertsService(t.alerts, { reader: t.aggregates, apiKeys, maxBodyBytes: o.maxBodyBytes, logger: log, onAlert: (a) => telemetryLive?.alert(a) });
     }
-    if (t?.dashboard) dashboard = createDashboard(t.dashboard, { dev: o.dev });
+    if (t?.dashboard) dashboard = createDashboard(t.dashboard, { dev: o.dev, auth, apiKeys, apps: o.apps, maxBodyBytes: o.maxBodyBytes });
   } catch (e) {
     flags?.close();
     throw e;

@@ -175,6 +175,12 @@ describe('telemetry dashboard (/dashboard) in Chromium', () => {
     expect(await page.locator('#errors tbody tr').count()).toBe(2);
     // The alerts panel reads the admin API with the key: alerts are not enabled on this server.
     expect(await page.textContent('#alerts')).toContain('alerts are not enabled');
+    // Live: the key bought a short-lived client token (POST /dashboard/token), and a message reloads.
+    await page.waitForFunction(() => document.getElementById('live')?.textContent === 'live', null, { timeout: 5000 });
+    const n = await refreshes(page);
+    server.aggregatesUpdated('shop');
+    await expect.poll(() => refreshes(page), { timeout: 5000 }).toBe(n + 1);
+    expect(urls.filter((u) => u.includes(API_KEY))).toEqual([]);
     await shot(page, 'with-key');
     await page.close();
   });
@@ -197,6 +203,20 @@ describe('telemetry dashboard (/dashboard) in Chromium', () => {
     expect((await fetch(server.httpUrl + '/dashboard/../package.json')).status).toBe(404);
     expect((await fetch(server.httpUrl + '/dashboard/nope.js')).status).toBe(404);
     expect((await fetch(server.httpUrl + '/dashboard', { method: 'POST' })).status).toBe(405);
+    // POST /dashboard/token: the API key for a 10-minute client token of user $dashboard.
+    const mint = (key?: string, body: unknown = { app: 'shop' }) =>
+      fetch(server.httpUrl + '/dashboard/token', { method: 'POST', headers: key ? { authorization: `Bearer ${key}` } : {}, body: JSON.stringify(body) });
+    expect((await mint()).status).toBe(401);
+    expect((await mint('wrong')).status).toBe(401);
+    expect((await mint(API_KEY, {})).status).toBe(400);
+    const minted = (await (await mint(API_KEY)).json()) as { token: string; expiresIn: number };
+    expect(minted.expiresIn).toBe(600);
+    expect(JSON.parse(Buffer.from(minted.token.split('.')[1]!, 'base64url').toString())).toMatchObject({ sub: '$dashboard', app: 'shop' });
+    expect((await fetch(server.httpUrl + '/dashboard/token')).status).toBe(405);
+    const scoped = await startServer({ telemetry: { dir, dashboard: true }, tokens: { audience: 'api' } });
+    // A server whose tokens need an audience would refuse what it signs: 501, the page keeps polling.
+    const refused = await fetch(scoped.httpUrl + '/dashboard/token', { method: 'POST', headers: { authorization: `Bearer ${API_KEY}` }, body: '{"app":"shop"}' });
+    expect(refused.status).toBe(501);
     const off = await startServer({ telemetry: { dir } });
     expect((await fetch(off.httpUrl + '/dashboard')).status).toBe(404);
   });

@@ -1,5 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { HttpError, sendJson } from '../../http-util';
+import type { ApiKeyGate } from '../../api-key';
+import type { TokenAuthority } from '../../auth';
+import { HttpError, readJson, sendJson } from '../../http-util';
 import { sendFile } from '../../static';
 import { bad, int } from '../../validate';
 import { ALERTS_PATH } from '../alerts/routes';
@@ -20,15 +22,28 @@ export interface DashboardOptions {
   pollInterval?: number;
 }
 
+/** Lifetime of a token from `POST /dashboard/token`, seconds: the client asks again when it reconnects. */
+export const DASHBOARD_TOKEN_TTL = 600;
+
+/** Deps of {@link createDashboard}. */
+export interface DashboardDeps {
+  dev: boolean;
+  auth: TokenAuthority;
+  apiKeys: ApiKeyGate;
+  apps: Set<string> | undefined;
+  maxBodyBytes: number;
+}
+
 export const isDashboardPath = (pathname: string): boolean => pathname === DASHBOARD_PATH || pathname.startsWith(DASHBOARD_PATH + '/');
 
 /**
  * `GET /dashboard` and its files. The page and its scripts hold no data, so they are served to
  * anyone; every number comes from the aggregates API, which takes the API key (or a token) the
  * user types into the page (kept in `sessionStorage`, sent as `Authorization: Bearer`, never in a
- * URL). In dev mode the page gets its realtime token from `/dev/token`.
+ * URL). For its live connection the page trades that key for a short-lived client token
+ * (`POST /dashboard/token`, user `$dashboard`); in dev mode it uses `/dev/token`.
  */
-export function createDashboard(options: true | DashboardOptions, deps: { dev: boolean }) {
+export function createDashboard(options: true | DashboardOptions, deps: DashboardDeps) {
   const o: DashboardOptions = options === true ? {} : options;
   if (typeof o !== 'object' || o === null || Array.isArray(o)) throw bad('telemetry.dashboard', 'true or an object');
   const aggregatesPath = o.aggregatesPath ?? '/api/telemetry/aggregates';
@@ -47,8 +62,35 @@ export function createDashboard(options: true | DashboardOptions, deps: { dev: b
     res.end(req.method === 'HEAD' ? undefined : body);
   };
 
+  /** `POST /dashboard/token` `{ app }` with the API key: a client token to subscribe to `$telemetry`. */
+  const token = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    deps.apiKeys.check(req, 'dashboard tokens are disabled: the server has no apiKey');
+    const body = (await readJson(req, deps.maxBodyBytes)) as { app?: unknown } | null;
+    const app = body?.app;
+    if (typeof app !== 'string' || app.length === 0 || app.length > 100) throw new HttpError(400, 'bad_request', 'app: must be a non-empty string', { field: 'app' });
+    if (deps.apps && !deps.apps.has(app)) throw new HttpError(403, 'forbidden', `app "${app}" is not allowed`);
+    let minted: string;
+    try {
+      minted = await deps.auth.sign({ sub: '$dashboard', app }, DASHBOARD_TOKEN_TTL);
+    } catch {
+      throw new HttpError(501, 'not_implemented', 'this server verifies tokens with a JWKS and cannot mint one: give the page a client token');
+    }
+    // A server whose tokens need an audience or issuer would refuse what it just signed.
+    if (!(await deps.auth.verify(minted)).ok) {
+      throw new HttpError(501, 'not_implemented', 'tokens.audience / tokens.issuer are set: give the page a client token');
+    }
+    sendJson(res, 200, { token: minted, expiresIn: DASHBOARD_TOKEN_TTL });
+  };
+
   return async (req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> => {
     const method = req.method ?? 'GET';
+    if (pathname === DASHBOARD_PATH + '/token') {
+      if (method !== 'POST') {
+        res.setHeader('allow', 'POST');
+        throw new HttpError(405, 'method_not_allowed', 'use POST');
+      }
+      return token(req, res);
+    }
     if (method !== 'GET' && method !== 'HEAD') {
       res.setHeader('allow', 'GET, HEAD');
       throw new HttpError(405, 'method_not_allowed', 'use GET');

@@ -231,7 +231,14 @@ function connectLive(app) {
       return (await res.json()).token;
     };
   } else if (isJwt(cred)) token = cred;
-  else return setLive('off');
+  else if (cred) {
+    // The API key buys a short-lived client token (the key travels in a header, never a URL).
+    token = async () => {
+      const res = await fetch('/dashboard/token', { method: 'POST', headers: { 'content-type': 'application/json', ...authHeaders() }, body: JSON.stringify({ app }) });
+      if (!res.ok) throw new Error('dashboard token: HTTP ' + res.status);
+      return (await res.json()).token;
+    };
+  } else return setLive('off');
   client = createClient({ url: location.origin.replace(/^http/, 'ws') + '/ws', app, token });
   client.on('state', (s) => setLive(typeof s === 'string' ? s : s.state));
   client.subscribe(config.topic, (m) => {
