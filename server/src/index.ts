@@ -136,9 +136,9 @@ export async function createServer(options: ServerOptions): Promise<RealtimeServ
       throw new TypeError('sdk-realtime server: option "telemetry.alerts" needs "telemetry.aggregates" (the AggregateReader of a telemetry store)');
     }
     if (t?.alerts && t.aggregates) {
-      alerts = createAlertsService(t.alerts, { reader: t.aggregates, apiKeys, maxBodyBytes: o.maxBodyBytes, logger: log, onAlert: (a) => telemetryLive?.alert(a) });
+      alerts = createAlertsService(t.alerts, { reader: t.aggregates, apiKeys, apiKey: o.apiKey, maxBodyBytes: o.maxBodyBytes, logger: log, onAlert: (a) => telemetryLive?.alert(a) });
     }
-    if (t?.dashboard) dashboard = createDashboard(t.dashboard, { dev: o.dev, auth, apiKeys, apps: o.apps, maxBodyBytes: o.maxBodyBytes });
+    if (t?.dashboard) dashboard = createDashboard(t.dashboard, { dev: o.dev, auth, apiKeys, apiKey: o.apiKey, apps: o.apps, maxBodyBytes: o.maxBodyBytes });
   } catch (e) {
     flags?.close();
     throw e;

@@ -174,6 +174,55 @@ describe('alerts admin API (/api/telemetry/alerts)', () => {
     expect(live[1].at - live[0].at).toBeGreaterThanOrEqual(990);
   });
 
+  it('with one API key per app, a key administers only its own apps (rules, history, ack, silences, dashboard tokens)', async () => {
+    const reader = new MemoryAggregates();
+    const clock = { now: Date.UTC(2026, 0, 1, 12, 0, 0) };
+    for (const app of ['shop', 'blog']) for (let b = clock.now - 10 * MIN; b < clock.now; b += MIN) reader.minutes.push({ app, bucket: b, views: 100, errors: 10 });
+    const rounds: Array<() => void> = [];
+    const server = await startServer({
+      apiKey: { shop: 'shop-key', blog: 'blog-key' },
+      telemetry: {
+        dir,
+        aggregates: reader,
+        dashboard: true,
+        alerts: {
+          rules: ['shop', 'blog'].map((app) => ({ id: app, app, metric: 'error_rate' as const, threshold: 2 })),
+          now: () => clock.now,
+          timers: { setTimeout: (fn: () => void) => rounds.push(fn), clearTimeout: () => {} },
+        },
+      },
+    });
+    expect((await api(server, 'GET', '/rules', undefined, 'shop-key')).body.rules.map((r: any) => r.rule.id)).toEqual(['shop']);
+    expect((await api(server, 'GET', '/rules/blog', undefined, 'shop-key')).status).toBe(404);
+    expect((await api(server, 'DELETE', '/rules/blog', undefined, 'shop-key')).status).toBe(404);
+    expect((await api(server, 'PUT', '/rules/blog', { app: 'shop', metric: 'api_p95', threshold: 1 }, 'shop-key')).status).toBe(404); // no taking it over
+    expect((await api(server, 'PUT', '/rules/new', { app: 'blog', metric: 'api_p95', threshold: 1 }, 'shop-key'))).toMatchObject({ status: 403, body: { error: { field: 'app' } } });
+    expect((await api(server, 'PUT', '/rules/new', { app: 'shop', metric: 'api_p95', threshold: 1 }, 'shop-key')).status).toBe(200);
+
+    rounds.shift()!();
+    await waitFor(() => reader.calls.filter(([m]) => m === 'summary').length >= 3, 'an evaluation round');
+    await waitFor(() => rounds.length > 0, 'the round to end');
+    expect((await api(server, 'GET', '/history', undefined, 'shop-key')).body.error.field).toBe('app');
+    expect((await api(server, 'GET', '/history?app=blog', undefined, 'shop-key')).body.alerts).toEqual([]);
+    const blogAlert = (await api(server, 'GET', '/history?app=blog', undefined, 'blog-key')).body.alerts[0];
+    expect(blogAlert).toMatchObject({ app: 'blog', state: 'firing' });
+    expect((await api(server, 'POST', `/history/${blogAlert.id}/ack`, undefined, 'shop-key')).status).toBe(404);
+    expect((await api(server, 'POST', `/history/${blogAlert.id}/ack`, undefined, 'blog-key')).body.alert.state).toBe('acknowledged');
+
+    const window = { from: clock.now, to: clock.now + MIN };
+    expect((await api(server, 'POST', '/silences', window, 'shop-key')).status).toBe(403); // would silence every app
+    expect((await api(server, 'POST', '/silences', { ...window, app: 'blog' }, 'shop-key')).status).toBe(403);
+    const mine = await api(server, 'POST', '/silences', { ...window, app: 'shop' }, 'shop-key');
+    expect(mine.status).toBe(201);
+    expect((await api(server, 'GET', '/silences', undefined, 'blog-key')).body.silences).toEqual([]);
+    expect((await api(server, 'DELETE', `/silences/${mine.body.silence.id}`, undefined, 'blog-key')).status).toBe(404);
+
+    const token = (key: string, app: string) =>
+      fetch(server.httpUrl + '/dashboard/token', { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: JSON.stringify({ app }) });
+    expect((await token('shop-key', 'shop')).status).toBe(200);
+    expect((await token('shop-key', 'blog')).status).toBe(401);
+  });
+
   it('refuses telemetry.alerts without telemetry.aggregates, and a bad rule naming it', async () => {
     await expect(startServer({ telemetry: { dir, alerts: {} } })).rejects.toThrow('"telemetry.alerts" needs "telemetry.aggregates"');
     await expect(

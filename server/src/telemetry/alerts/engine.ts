@@ -172,7 +172,7 @@ export class AlertEngine {
    * goes. `undefined` when no such alert is kept; an acknowledged or resolved alert is returned as is.
    */
   acknowledge(alertId: string): Alert | undefined {
-    const alert = this.byId.get(alertId) ?? [...this.rules.values()].find((e) => e.open?.id === alertId)?.open;
+    const alert = this.lookup(alertId);
     if (!alert) return undefined;
     if (alert.state === 'firing') {
       alert.state = 'acknowledged';
@@ -180,6 +180,17 @@ export class AlertEngine {
       this.hooks.changed({ ...alert });
     }
     return { ...alert };
+  }
+
+  /** A kept alert by id (a copy), or `undefined`. */
+  find(alertId: string): Alert | undefined {
+    const a = this.lookup(alertId);
+    return a && { ...a };
+  }
+
+  private lookup(alertId: string): Alert | undefined {
+    // The open alerts are looked at too: one can outlive its place in a small history.
+    return this.byId.get(alertId) ?? [...this.rules.values()].find((e) => e.open?.id === alertId)?.open;
   }
 
   addSilence(input: unknown): Silence {

@@ -29,6 +29,8 @@ export interface AlertsService {
 export interface AlertsDeps {
   reader: AggregateReader;
   apiKeys: ApiKeyGate;
+  /** The server's `apiKey` (one key per app scopes what a key administers). */
+  apiKey?: string | Record<string, string>;
   maxBodyBytes: number;
   logger: Logger;
   /** An alert opened or changed state. */
@@ -103,7 +105,7 @@ export function createAlertsService(options: AlertsOptions, deps: AlertsDeps): A
   return {
     engine,
     sender,
-    handle: createAlertRoutes({ engine, apiKeys: deps.apiKeys, maxBodyBytes: deps.maxBodyBytes, logger: deps.logger }),
+    handle: createAlertRoutes({ engine, apiKeys: deps.apiKeys, apiKey: deps.apiKey, maxBodyBytes: deps.maxBodyBytes, logger: deps.logger }),
     evaluate,
     close: () => {
       if (closed) return;

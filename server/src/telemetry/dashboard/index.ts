@@ -5,6 +5,7 @@ import { HttpError, readJson, sendJson } from '../../http-util';
 import { sendFile } from '../../static';
 import { bad, int } from '../../validate';
 import { ALERTS_PATH } from '../alerts/routes';
+import { inScope, scopeOf } from '../alerts/scope';
 import { dashboardFiles } from './assets';
 import { dashboardCsp, dashboardHtml } from './page';
 import { dashboardScript } from './script';
@@ -30,6 +31,8 @@ export interface DashboardDeps {
   dev: boolean;
   auth: TokenAuthority;
   apiKeys: ApiKeyGate;
+  /** The server's `apiKey`: with one key per app, a key gets tokens for its own apps only. */
+  apiKey: string | Record<string, string> | undefined;
   apps: Set<string> | undefined;
   maxBodyBytes: number;
 }
@@ -64,11 +67,12 @@ export function createDashboard(options: true | DashboardOptions, deps: Dashboar
 
   /** `POST /dashboard/token` `{ app }` with the API key: a client token to subscribe to `$telemetry`. */
   const token = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    deps.apiKeys.check(req, 'dashboard tokens are disabled: the server has no apiKey');
+    const { key, refuse } = deps.apiKeys.check(req, 'dashboard tokens are disabled: the server has no apiKey');
     const body = (await readJson(req, deps.maxBodyBytes)) as { app?: unknown } | null;
     const app = body?.app;
     if (typeof app !== 'string' || app.length === 0 || app.length > 100) throw new HttpError(400, 'bad_request', 'app: must be a non-empty string', { field: 'app' });
     if (deps.apps && !deps.apps.has(app)) throw new HttpError(403, 'forbidden', `app "${app}" is not allowed`);
+    if (!inScope(scopeOf(deps.apiKey, key), app)) refuse('wrong API key for this app');
     let minted: string;
     try {
       minted = await deps.auth.sign({ sub: '$dashboard', app }, DASHBOARD_TOKEN_TTL);
