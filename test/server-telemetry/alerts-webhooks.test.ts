@@ -106,6 +106,7 @@ describe('webhook sends against a real local receiver', () => {
     s.send({ url: bad.url, format: 'json' }, notice);
     await s.idle();
     expect(bad.got).toHaveLength(1);
+    expect(deliveries[1]).toMatchObject({ ok: false, attempts: 1, status: 404 });
   });
 
   it('aborts an attempt that takes longer than `timeout` and retries it', async () => {

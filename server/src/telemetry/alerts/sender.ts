@@ -151,7 +151,9 @@ export class WebhookSender {
     const label = `alert webhook ${hook.format} ${target} (alert ${notice.alertId})`;
     const { attempts } = this.o;
     let last: { status?: number; error?: string } = {};
+    let made = 0;
     for (let attempt = 1; attempt <= attempts && !this.closed; attempt++) {
+      made = attempt;
       let retryAfter: number | undefined;
       let retry = false;
       try {
@@ -182,7 +184,7 @@ export class WebhookSender {
       this.logger.warn(`${label}: attempt ${attempt}/${attempts}: ${what}, retrying in ${wait} ms`);
       await this.sleep(wait);
     }
-    this.onDelivery({ alertId: notice.alertId, format: hook.format, target, ok: false, attempts, ...last });
+    this.onDelivery({ alertId: notice.alertId, format: hook.format, target, ok: false, attempts: made, ...last });
   }
 
   private sleep(ms: number): Promise<void> {
