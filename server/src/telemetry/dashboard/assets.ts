@@ -1,13 +1,18 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { clientBundlePath } from '../../demo';
 
-/** A file of the installed uPlot package (a dependency of this one), or `undefined` when missing. */
-function uplotFile(name: string): string | undefined {
+/**
+ * A file beside the CommonJS entry of an installed package (`uplot`, `sdk-realtime`: dependencies of
+ * this one), or `undefined` when missing. The ES module build makes a `require` from its own URL;
+ * the CommonJS build has one.
+ */
+function besideMain(pkg: string, name: string): string | undefined {
   try {
-    // `require` resolves uPlot's CommonJS entry (dist/uPlot.cjs.js); the browser builds sit beside it.
-    const file = join(dirname(createRequire(import.meta.url).resolve('uplot')), name);
+    // `import.meta.url` is set in ES modules only (esbuild empties `import.meta` in CommonJS).
+    const url = (import.meta as { url?: string }).url;
+    const req = url ? createRequire(url) : require;
+    const file = join(dirname(req.resolve(pkg)), name);
     return existsSync(file) ? file : undefined;
   } catch {
     return undefined;
@@ -18,9 +23,11 @@ function uplotFile(name: string): string | undefined {
 let files: Record<string, string | undefined> | undefined;
 export function dashboardFiles(): Readonly<Record<string, string | undefined>> {
   return (files ??= {
-    '/dashboard/uplot.js': uplotFile('uPlot.iife.min.js'),
-    '/dashboard/uplot.css': uplotFile('uPlot.min.css'),
-    '/dashboard/sdk-realtime.js': clientBundlePath('index.js'),
-    '/dashboard/sdk-realtime-load-ws.js': clientBundlePath('load-ws.browser.js'),
+    // uPlot's browser build (an IIFE defining `uPlot`) and its stylesheet, beside dist/uPlot.cjs.js.
+    '/dashboard/uplot.js': besideMain('uplot', 'uPlot.iife.min.js'),
+    '/dashboard/uplot.css': besideMain('uplot', 'uPlot.min.css'),
+    // The client module and its browser `#load-ws`, beside dist/index.cjs (as the demo page serves them).
+    '/dashboard/sdk-realtime.js': besideMain('sdk-realtime', 'index.js'),
+    '/dashboard/sdk-realtime-load-ws.js': besideMain('sdk-realtime', 'load-ws.browser.js'),
   });
 }
