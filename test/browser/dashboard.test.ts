@@ -185,6 +185,41 @@ describe('telemetry dashboard (/dashboard) in Chromium', () => {
     await page.close();
   });
 
+  it('shows the recent alerts, and an alert firing refreshes the page live', async () => {
+    const reader = fixture();
+    const rounds: Array<() => void> = [];
+    const server = await startServer({
+      telemetry: {
+        dir,
+        dashboard: true,
+        aggregates: reader,
+        alerts: {
+          rules: [{ id: 'checkout-errors', app: 'shop', metric: 'error_rate', threshold: 1 }],
+          timers: { setTimeout: (fn: () => void) => rounds.push(fn), clearTimeout: () => {} },
+        },
+      },
+    });
+    // The window is the 5 minutes before now: 5 % errors there.
+    const minute = Math.floor(Date.now() / 60_000) * 60_000;
+    for (let b = minute - 5 * 60_000; b < minute; b += 60_000) reader.minutes.push({ app: 'shop', env: 'production', bucket: b, views: 100, errors: 5 });
+    const page = await chrome.browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await serveAggregates(page, reader, API_KEY);
+    await page.goto(server.httpUrl + '/dashboard');
+    await page.fill('#key', API_KEY);
+    await page.click('#keyForm button');
+    await page.waitForFunction(() => document.getElementById('live')?.textContent === 'live', null, { timeout: 10_000 });
+    expect(await page.textContent('#alerts tbody')).toBe('none');
+    const n = await refreshes(page);
+    rounds.shift()!(); // one evaluation: the rule fires, and `$telemetry` says so
+    await page.waitForFunction(() => document.getElementById('alerts')?.textContent?.includes('firing'), null, { timeout: 5000 });
+    expect(await refreshes(page)).toBeGreaterThan(n);
+    const row = await page.locator('#alerts tbody tr').first().textContent();
+    expect(row).toContain('checkout-errors');
+    expect(row).toContain('error_rate5%firing');
+    await shot(page, 'alert-firing');
+    await page.close();
+  });
+
   it('serves uPlot and the client bundle from node_modules; nothing else under /dashboard', async () => {
     const server = await startServer({ telemetry: { dir, dashboard: true } });
     const uplot = await fetch(server.httpUrl + '/dashboard/uplot.js');

@@ -189,13 +189,15 @@ async function refresh() {
   }
 }
 
+const unitOf = (metric) => (metric === 'api_p95' ? ' ms' : metric === 'new_error' ? '' : '%');
+
 async function refreshAlerts(app) {
   const cred = credential();
   if (!cred || isJwt(cred)) return table('alerts', ['alerts'], [['enter the API key to see alerts']]);
   const res = await fetch(config.alertsPath + '/history?limit=10&app=' + encodeURIComponent(app), { headers: authHeaders(), cache: 'no-store' }).catch(() => null);
   if (!res || !res.ok) return table('alerts', ['alerts'], [[res && res.status === 404 ? 'alerts are not enabled' : 'alerts unavailable']]);
   const { alerts } = await res.json();
-  table('alerts', ['rule', 'metric', 'value', 'state', 'fired'], alerts.map((a) => [a.ruleId, a.metric, fmt(a.value), a.state, time(a.firedAt)]));
+  table('alerts', ['rule', 'metric', 'value', 'state', 'fired'], alerts.map((a) => [a.ruleId, a.metric, fmt(a.value) + unitOf(a.metric), a.state, time(a.firedAt)]));
 }
 
 // Live messages are coalesced, and reload at most every 2 s: a burst (or a client publishing to
