@@ -125,6 +125,7 @@ describe('alerts admin API (/api/telemetry/alerts)', () => {
     expect(history.body.alerts).toHaveLength(1);
     const alert = history.body.alerts[0];
     expect(alert).toMatchObject({ ruleId: 'errors', state: 'firing', value: 10, notifications: 1 });
+    await expect.poll(async () => (await api(server, 'GET', '/history')).body.alerts[0].delivered).toBe(1);
 
     const ack = await api(server, 'POST', `/history/${alert.id}/ack`);
     expect(ack).toMatchObject({ status: 200, body: { alert: { id: alert.id, state: 'acknowledged' } } });

@@ -57,7 +57,7 @@ describe('TelemetryLive ($telemetry topic)', () => {
 
   it('alerts are sent at once with ids and state only', () => {
     const { live, sent } = setup();
-    live.alert({ id: 'a1', ruleId: 'r', app: 'shop', metric: 'error_rate', op: '>', threshold: 2, state: 'firing', value: 5, firedAt: 1, notifications: 0 });
+    live.alert({ id: 'a1', ruleId: 'r', app: 'shop', metric: 'error_rate', op: '>', threshold: 2, state: 'firing', value: 5, firedAt: 1, notifications: 0, delivered: 0, failed: 0 });
     expect(sent[0]![1].data).toEqual({ type: 'alert', app: 'shop', alertId: 'a1', ruleId: 'r', state: 'firing', at: 1_000_000 });
   });
 

@@ -31,6 +31,9 @@ export interface Alert {
   /** Notifications sent (each to every webhook of the rule); 0 while silenced or debounced. */
   notifications: number;
   lastNotifiedAt?: number;
+  /** Webhook sends that were delivered / that gave up (after their retries). */
+  delivered: number;
+  failed: number;
 }
 
 /** A rule with what its evaluator knows. */
@@ -193,6 +196,14 @@ export class AlertEngine {
     return this.byId.get(alertId) ?? [...this.rules.values()].find((e) => e.open?.id === alertId)?.open;
   }
 
+  /** Count a webhook send of `alertId` that ended (the sender calls this). */
+  delivery(alertId: string, ok: boolean): void {
+    const a = this.lookup(alertId);
+    if (!a) return;
+    if (ok) a.delivered++;
+    else a.failed++;
+  }
+
   addSilence(input: unknown): Silence {
     const parsed = silenceInput.safeParse(input);
     if (!parsed.success) {
@@ -267,6 +278,8 @@ export class AlertEngine {
         value: m.value,
         firedAt: now,
         notifications: 0,
+        delivered: 0,
+        failed: 0,
       };
       entry.open = alert;
       this.remember(alert);

@@ -54,9 +54,12 @@ export function createAlertsService(options: AlertsOptions, deps: AlertsDeps): A
     },
     { now: o.now, random: o.random, setTimeout: o.timers.setTimeout, clearTimeout: o.timers.clearTimeout, lookup: o.lookup ?? defaultLookup },
     deps.logger,
-    deps.onDelivery,
+    (d) => {
+      engine.delivery(d.alertId, d.ok);
+      deps.onDelivery?.(d);
+    },
   );
-  const engine = new AlertEngine(
+  const engine: AlertEngine = new AlertEngine(
     deps.reader,
     { maxRules: o.maxRules, maxHistory: o.maxHistory, maxSilences: o.maxSilences },
     { now: o.now },
