@@ -5,6 +5,8 @@ import type { Logger } from './logger';
 import type { Metrics } from './metrics';
 import { sendFile, serveStatic } from './static';
 import { isFlagsPath } from './flags/routes';
+import { isAlertsPath } from './telemetry/alerts/routes';
+import { isDashboardPath } from './telemetry/dashboard/index';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
@@ -20,6 +22,10 @@ export interface RouterDeps {
   staticDir?: string;
   /** `/api/telemetry/*` (with its own CORS), when telemetry is enabled. */
   telemetry?: Handler;
+  /** `/api/telemetry/alerts/…`, when alerts are enabled (before `telemetry`, which owns the rest of `/api/telemetry/`). */
+  alerts?: (req: IncomingMessage, res: ServerResponse, pathname: string) => Promise<void>;
+  /** `/dashboard` and its files, when the dashboard is enabled. */
+  dashboard?: (req: IncomingMessage, res: ServerResponse, pathname: string) => Promise<void>;
   /** `/api/flags`, `/api/config/remote`, `/ofrep/…`, when flags are enabled. */
   flags?: (req: IncomingMessage, res: ServerResponse, pathname: string) => Promise<void>;
   /** Origins allowed to call `/notify` and `/dev/token` from a browser; `undefined`: no CORS at all. */
@@ -79,7 +85,9 @@ export function createRouter(deps: RouterDeps): (req: IncomingMessage, res: Serv
         return;
       }
     }
+    if (deps.alerts && isAlertsPath(pathname)) return deps.alerts(req, res, pathname);
     if (deps.telemetry && pathname.startsWith('/api/telemetry/')) return deps.telemetry(req, res);
+    if (deps.dashboard && isDashboardPath(pathname)) return deps.dashboard(req, res, pathname);
     if (deps.flags && isFlagsPath(pathname)) return deps.flags(req, res, pathname);
     if (pathname === '/notify') {
       if (method !== 'POST') onlyPost(res);

@@ -19,6 +19,8 @@ import { publishTo, type PublishReceipt, type PublishTarget } from './publish';
 import { mountSocketIo, type SocketIoBridge } from './socketio/bridge';
 import { createTelemetryIngest } from './telemetry/index';
 import { createFlagsService } from './flags/index';
+import { createAlertsService, type AlertsService } from './telemetry/alerts/index';
+import { createDashboard, TelemetryLive } from './telemetry/dashboard/index';
 
 export type { ServerOptions, ConnectionContext, RpcMethod, TokenRules } from './options';
 export type { SocketIoOptions } from './socketio/options';
@@ -42,6 +44,9 @@ export { PayloadTooLargeError, type PublishReceipt, type PublishTarget } from '.
 export { RpcError } from './errors';
 export { FLAGS_TOPIC, type FlagsServerOptions, type FlagInput, type FlagResult, type FlagsMessage } from './flags/index';
 export { fileSink, type FileSinkOptions, type StoredEvent, type TelemetryServerOptions, type TelemetrySink } from './telemetry/index';
+export type * from './telemetry/aggregates/types';
+export type { Alert, AlertState, AlertsOptions, AlertRule, AlertRuleInput, AlertMetric, RuleStatus, Silence, SilenceInput, Webhook, WebhookFormat } from './telemetry/alerts/index';
+export { TELEMETRY_TOPIC, type DashboardOptions, type TelemetryLiveMessage } from './telemetry/dashboard/index';
 
 /** Counts of what the server currently holds, for tests and dashboards. */
 export interface ServerStats {
@@ -68,6 +73,12 @@ export interface RealtimeServer {
    */
   publish(appId: string, target: PublishTarget, options?: { idempotencyKey?: string }): Promise<PublishReceipt>;
   stats(): ServerStats;
+  /**
+   * Tell the open dashboards of `app` that its aggregates changed: publishes `{ type: 'aggregates',
+   * app, at }` on the `$telemetry` topic, at most once a second per app (the last change always
+   * sent). A telemetry store's rollup calls it after writing buckets. Does nothing without `telemetry`.
+   */
+  aggregatesUpdated(app: string): void;
   /** Send every client a `close` frame (4004, reconnect) and stop. Idempotent. */
   close(): Promise<void>;
 }
@@ -116,6 +127,23 @@ export async function createServer(options: ServerOptions): Promise<RealtimeServ
   const presence = new Presence(o.presenceInterval, Date.now, broker.presence);
   const publish = (app: string, target: PublishTarget, options?: PublishOptions): Promise<PublishReceipt> =>
     publishTo(broker, metrics, app, target, o.maxFrameBytes, options);
+  // Dashboards hear of new aggregates and alerts on `$telemetry` (telemetry/dashboard/live.ts).
+  const telemetryLive = options.telemetry ? new TelemetryLive(publish, log) : undefined;
+  const t = options.telemetry || undefined;
+  let alerts: AlertsService | undefined;
+  let dashboard: ReturnType<typeof createDashboard> | undefined;
+  try {
+    if (t?.alerts && !t.aggregates) {
+      throw new TypeError('sdk-realtime server: option "telemetry.alerts" needs "telemetry.aggregates" (the AggregateReader of a telemetry store)');
+    }
+    if (t?.alerts && t.aggregates) {
+      alerts = createAlertsService(t.alerts, { reader: t.aggregates, apiKeys, apiKey: o.apiKey, maxBodyBytes: o.maxBodyBytes, logger: log, onAlert: (a) => telemetryLive?.alert(a) });
+    }
+    if (t?.dashboard) dashboard = createDashboard(t.dashboard, { dev: o.dev, auth, apiKeys, apiKey: o.apiKey, apps: o.apps, maxBodyBytes: o.maxBodyBytes });
+  } catch (e) {
+    flags?.close();
+    throw e;
+  }
   const core: ServerCore = {
     options: o,
     broker,
@@ -150,6 +178,8 @@ export async function createServer(options: ServerOptions): Promise<RealtimeServ
     demo: o.demo,
     staticDir: o.serveStatic,
     telemetry: telemetry?.handle,
+    alerts: alerts?.handle,
+    dashboard,
     flags: flags?.handle,
     corsOrigins: o.corsOrigins,
   });
@@ -244,6 +274,8 @@ export async function createServer(options: ServerOptions): Promise<RealtimeServ
       await httpClosed;
       presence.close();
       await broker.close();
+      alerts?.close();
+      telemetryLive?.close();
       await telemetry?.close();
       flags?.close();
     })());
@@ -272,6 +304,7 @@ export async function createServer(options: ServerOptions): Promise<RealtimeServ
       }
       return { connections: open, subscriptions, watches };
     },
+    aggregatesUpdated: (app) => telemetryLive?.aggregatesUpdated(app),
     close,
   };
 }

@@ -1,6 +1,9 @@
 import { bad as badOption, int as intOption } from '../validate';
 import type { RemoteConfig } from 'sdk-realtime/protocol';
 import type { TelemetrySink } from './sink';
+import type { AggregateReader } from './aggregates/types';
+import type { AlertsOptions } from './alerts/options';
+import type { DashboardOptions } from './dashboard/index';
 
 /** Telemetry ingestion of the reference server (`createServer({ telemetry: { … } })`). Every field optional. */
 export interface TelemetryServerOptions {
@@ -33,6 +36,22 @@ export interface TelemetryServerOptions {
   config?: RemoteConfig;
   /** Register the `telemetry.batch` RPC method (upload over the realtime connection). Default `true`. */
   rpc?: boolean;
+  /**
+   * Where alert rules read aggregates (aggregates/types.ts): a telemetry store's reader. Default
+   * none; `alerts` needs it.
+   */
+  aggregates?: AggregateReader;
+  /**
+   * Alert rules evaluated on `aggregates`, webhooks, and the admin API under
+   * `/api/telemetry/alerts` (API key); `{}` enables it with defaults (docs/telemetry-alerts.md).
+   * Default off.
+   */
+  alerts?: AlertsOptions | false;
+  /**
+   * The dashboard at `GET /dashboard` (charts of the aggregates API, live over `$telemetry`); `true`
+   * takes the defaults (docs/telemetry-alerts.md). Default off.
+   */
+  dashboard?: boolean | DashboardOptions;
 }
 
 
