@@ -107,7 +107,8 @@ export class Operations {
     if (sent) {
       for (const op of sent.values()) {
         op.id = undefined;
-        if (op.frame?.t != 'pub') op.frame ? this.end_(op, error) : this.unlist_(op);
+        if (!op.frame) this.unlist_(op);
+        else if (op.frame.t != 'pub') this.end_(op, error);
       }
     }
   }
