@@ -268,14 +268,14 @@ class Client extends Emitter<ClientEvents> implements RealtimeClient {
   constructor(options: ClientOptions) {
     super();
     const o = (this.o_ = resolveOptions(options));
-    this.timers_ = o.timers;
-    this.tokenFn_ = typeof o.token == 'function';
-    this.ops_ = new Operations(o.timers, o.outboxSize, this);
+    this.timers_ = o.timers_;
+    this.tokenFn_ = typeof o.token_ == 'function';
+    this.ops_ = new Operations(o.timers_, o.outboxSize_, this);
     this.subs_ = new Subscriptions(this);
-    if (o.storage) {
-      this.saved_ = new SavedState(o.storage, `sdk-realtime:${o.app}:`, this.subs_.positions_, this.ops_, (e) => this.fail_('internal', 'storage failed', e));
+    if (o.storage_) {
+      this.saved_ = new SavedState(o.storage_, `sdk-realtime:${o.app_}:`, this.subs_.positions_, this.ops_, (e) => this.fail_('internal', 'storage failed', e));
     }
-    this.heartbeat_ = new Heartbeat(o.timers, () => {
+    this.heartbeat_ = new Heartbeat(o.timers_, () => {
       const reason = 'heartbeat timeout';
       this.fail_('transport', reason);
       if (this.link_) this.drop_(this.link_, { code: 1006, reason });
@@ -295,7 +295,7 @@ class Client extends Emitter<ClientEvents> implements RealtimeClient {
 
   connect(): void {
     if (this.link_ || this.owed_) return;
-    join(this.o_.environment, this);
+    join(this.o_.environment_, this);
     if (this.paused_) this.hold_();
     else void this.open_();
   }
@@ -395,7 +395,7 @@ class Client extends Emitter<ClientEvents> implements RealtimeClient {
     ok: (r: never) => void,
     no: (e: RealtimeError) => void = (e) => this.report_(e),
   ): void {
-    this.send_(encodeFrame({ ...frame, id: this.ops_.request_({ ok, fail: no }, this.o_.requestTimeout) } as ClientFrame));
+    this.send_(encodeFrame({ ...frame, id: this.ops_.request_({ ok, fail: no }, this.o_.requestTimeout_) } as ClientFrame));
   }
 
   /**
@@ -411,7 +411,7 @@ class Client extends Emitter<ClientEvents> implements RealtimeClient {
     const l = this.link_;
     this.timers_.setTimeout(
       () => l == this.link_ && this.ready_ && this.subs_.topics_.has(topic) && this.sendSub_(topic, tries + 1),
-      Math.max(clamp(e.retryAfter, RETRY_AFTER_BOUND), backoffDelay(tries + 1, this.o_.reconnect || SUB_RETRY, this.o_.random)),
+      Math.max(clamp(e.retryAfter, RETRY_AFTER_BOUND), backoffDelay(tries + 1, this.o_.reconnect_ || SUB_RETRY, this.o_.random_)),
     );
   }
 
@@ -464,7 +464,7 @@ class Client extends Emitter<ClientEvents> implements RealtimeClient {
 
 
   /** Track an operation from the call to its reply; sent now when connected, else queued. */
-  private enqueue_(frame: AppFrame, timeout = this.ready_ ? this.o_.requestTimeout : this.o_.outboxTimeout): Promise<never> {
+  private enqueue_(frame: AppFrame, timeout = this.ready_ ? this.o_.requestTimeout_ : this.o_.outboxTimeout_): Promise<never> {
     return new Promise<never>((resolve, reject) => {
       // Encoded once with `id` last, so each send only splices in the per-link id.
       const body = encodeFrame({ ...frame, id: 0 } as ClientFrame);
@@ -502,7 +502,7 @@ class Client extends Emitter<ClientEvents> implements RealtimeClient {
     try {
       await this.restored_;
       this.restored_ = undefined;
-      l.token_ = this.tokenFn_ ? await (this.o_.token as () => string | Promise<string>)() : (this.o_.token as string | undefined);
+      l.token_ = this.tokenFn_ ? await (this.o_.token_ as () => string | Promise<string>)() : (this.o_.token_ as string | undefined);
     } catch (error) {
       const reason = 'token function failed';
       if (this.link_ == l) this.fail_('unauthorized', reason, error);
@@ -513,8 +513,8 @@ class Client extends Emitter<ClientEvents> implements RealtimeClient {
       const reason = 'connect timeout';
       this.fail_('timeout', reason);
       this.drop_(l, { code: 4000 /* CloseCode.HandshakeTimeout */, reason });
-    }, this.o_.connectTimeout);
-    l.conn = this.o_.transport(this.o_.url, l);
+    }, this.o_.connectTimeout_);
+    l.conn = this.o_.transport_(this.o_.url_, l);
     if (l.dead) l.conn.close();
   }
 
@@ -528,7 +528,7 @@ class Client extends Emitter<ClientEvents> implements RealtimeClient {
       this.drop_(l, { code: REFUSAL[e.code] ?? 1011, reason: e.message, retryAfter: e.retryAfter });
     };
     this.call_(
-      { t: 'connect', v: PROTOCOL_VERSION, app: o.app, token: l.token_, device: o.deviceId, streams },
+      { t: 'connect', v: PROTOCOL_VERSION, app: o.app_, token: l.token_, device: o.deviceId_, streams },
       (r: ConnectResult) => !l.dead && (usable(r) ? this.connected_(r, streams) : refused(new RealtimeError('bad_frame', 'bad connect reply'))),
       refused,
     );
@@ -536,11 +536,11 @@ class Client extends Emitter<ClientEvents> implements RealtimeClient {
 
   private connected_(r: ConnectResult, sent: Record<string, StreamPosition> = {}): void {
     const timers = this.timers_;
-    const reconnect = this.o_.reconnect;
+    const reconnect = this.o_.reconnect_;
     const subs = this.subs_;
     timers.clearTimeout(this.linkTimer_);
     this.maxFrame_ = clamp(r.maxFrame, MAX_FRAME_BOUND);
-    if (this.o_.heartbeat !== false) this.heartbeat_.start_(clamp(r.ping, PING_BOUND) + this.o_.heartbeat);
+    if (this.o_.heartbeat_ !== false) this.heartbeat_.start_(clamp(r.ping, PING_BOUND) + this.o_.heartbeat_);
     // Only this connection's own personal streams, looked up by name: the size of `streams` does not matter.
     const granted: string[] = (subs.granted_ = []);
     for (const s of [r.user && 'user:' + r.user, r.device && 'device:' + r.device]) {
@@ -573,7 +573,7 @@ class Client extends Emitter<ClientEvents> implements RealtimeClient {
   /** One inbound frame of the live link `l`. */
   frame_(l: Link, data: string | ArrayBuffer): void {
     this.heartbeat_.beat_();
-    const d = decodeServerFrame(data, this.o_.maxInboundFrame);
+    const d = decodeServerFrame(data, this.o_.maxInboundFrame_);
     if (!d.ok) {
       // A malformed reply still ends the request it names (a connect attempt ends at once); anything else is reported.
       const raw = d.raw;
@@ -612,7 +612,7 @@ class Client extends Emitter<ClientEvents> implements RealtimeClient {
     try {
       // A fixed token cannot be refreshed: fails like a token function that threw nothing.
       if (!this.tokenFn_) throw undefined;
-      const token = await (this.o_.token as () => string | Promise<string>)();
+      const token = await (this.o_.token_ as () => string | Promise<string>)();
       this.call_({ t: 'refresh', token }, noop, (e) => this.fail_('token_expired', e.message, e));
     } catch (error) {
       this.fail_('token_expired', 'token refresh failed', error);
@@ -638,7 +638,7 @@ class Client extends Emitter<ClientEvents> implements RealtimeClient {
   drop_(l: Link, end: LinkEnd): void {
     if (l.dead || this.link_ != l) return;
     const timers = this.timers_;
-    const reconnect = this.o_.reconnect;
+    const reconnect = this.o_.reconnect_;
     const { code, reason } = end;
     const lost = new RealtimeError('transport', `connection lost: ${reason}`);
     this.unlink_(l, reason);
@@ -655,7 +655,7 @@ class Client extends Emitter<ClientEvents> implements RealtimeClient {
       this.disconnected_(code, reason, true);
       return this.hold_();
     }
-    const delay = this.refusals_ ? 0 : Math.min(MAX_DELAY, Math.max(wait, backoffDelay(++this.attempt_, reconnect, this.o_.random)));
+    const delay = this.refusals_ ? 0 : Math.min(MAX_DELAY, Math.max(wait, backoffDelay(++this.attempt_, reconnect, this.o_.random_)));
     this.disconnected_(code, reason, true, delay);
     this.setState_('reconnecting', reason);
     this.retryTimer_ = timers.setTimeout(() => this.open_(), delay);
@@ -697,7 +697,7 @@ class Client extends Emitter<ClientEvents> implements RealtimeClient {
     // reject with `closed`; publishes saved for a later session stay saved.
     this.saved_?.close_();
     this.ops_.failAll_(closed);
-    leave(this.o_.environment, this);
+    leave(this.o_.environment_, this);
     this.attempt_ = this.refusals_ = 0;
     this.setState_('closed', reason);
   }

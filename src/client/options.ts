@@ -99,22 +99,22 @@ export interface ClientOptions {
 
 /** Options with every default applied. */
 export interface ResolvedOptions {
-  url: string;
-  app: string;
-  token: TokenSource | undefined;
-  deviceId: string | undefined;
-  transport: Transport;
-  reconnect: false | { floor: number; ceiling: number; maxAttempts: number; stableAfter: number };
-  heartbeat: number | false;
-  connectTimeout: number;
-  requestTimeout: number;
-  outboxSize: number;
-  outboxTimeout: number;
-  storage: Storage | undefined;
-  maxInboundFrame: number;
-  environment: Environment;
-  timers: Timers;
-  random: () => number;
+  url_: string;
+  app_: string;
+  token_: TokenSource | undefined;
+  deviceId_: string | undefined;
+  transport_: Transport;
+  reconnect_: false | { floor: number; ceiling: number; maxAttempts: number; stableAfter: number };
+  heartbeat_: number | false;
+  connectTimeout_: number;
+  requestTimeout_: number;
+  outboxSize_: number;
+  outboxTimeout_: number;
+  storage_: Storage | undefined;
+  maxInboundFrame_: number;
+  environment_: Environment;
+  timers_: Timers;
+  random_: () => number;
 }
 
 const bad = (name: string, what: string): never => {
@@ -147,26 +147,26 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
   if (deviceId !== undefined && (typeof deviceId != 'string' || !deviceId)) bad('deviceId', 'a non-empty string');
   const floor = r ? ms('reconnect.floor', r.floor, 500) : 500;
   return {
-    url,
-    app,
-    token,
-    deviceId,
-    transport: is('transport', o.transport) ?? (defaultTransport ??= webSocketTransport()),
-    reconnect: r !== false && {
+    url_: url,
+    app_: app,
+    token_: token,
+    deviceId_: deviceId,
+    transport_: is('transport', o.transport) ?? (defaultTransport ??= webSocketTransport()),
+    reconnect_: r !== false && {
       floor,
       ceiling: ms('reconnect.ceiling', r?.ceiling, Math.max(30_000, floor), floor),
       maxAttempts: num('reconnect.maxAttempts', r?.maxAttempts, Infinity),
       stableAfter: ms('reconnect.stableAfter', r?.stableAfter, 5_000),
     },
-    heartbeat: h !== false && ms('heartbeat.timeout', h?.timeout, 10_000),
-    connectTimeout: ms('connectTimeout', o.connectTimeout, 10_000, 1),
-    requestTimeout: ms('requestTimeout', o.requestTimeout, 10_000, 1),
-    outboxSize: num('outbox.size', q.size, 100),
-    outboxTimeout: ms('outbox.timeout', q.timeout, 30_000, 1),
-    storage: is('storage', o.storage, 'object'),
-    maxInboundFrame: num('maxInboundFrame', o.maxInboundFrame, 16 * 1024 * 1024, 1024),
-    environment: is('environment', o.environment, 'object') ?? browserEnvironment(),
-    timers: is('timers', o.timers, 'object') ?? systemTimers,
-    random: is('random', o.random) ?? Math.random,
+    heartbeat_: h !== false && ms('heartbeat.timeout', h?.timeout, 10_000),
+    connectTimeout_: ms('connectTimeout', o.connectTimeout, 10_000, 1),
+    requestTimeout_: ms('requestTimeout', o.requestTimeout, 10_000, 1),
+    outboxSize_: num('outbox.size', q.size, 100),
+    outboxTimeout_: ms('outbox.timeout', q.timeout, 30_000, 1),
+    storage_: is('storage', o.storage, 'object'),
+    maxInboundFrame_: num('maxInboundFrame', o.maxInboundFrame, 16 * 1024 * 1024, 1024),
+    environment_: is('environment', o.environment, 'object') ?? browserEnvironment(),
+    timers_: is('timers', o.timers, 'object') ?? systemTimers,
+    random_: is('random', o.random) ?? Math.random,
   };
 }

@@ -48,21 +48,21 @@ describe('option validation', () => {
   it('applies the documented defaults', () => {
     const o = resolveOptions(base);
     expect(o).toMatchObject({
-      reconnect: { floor: 500, ceiling: 30_000, maxAttempts: Infinity, stableAfter: 5_000 },
-      heartbeat: 10_000,
-      connectTimeout: 10_000,
-      requestTimeout: 10_000,
-      outboxSize: 100,
-      outboxTimeout: 30_000,
-      maxInboundFrame: 16 * 1024 * 1024,
+      reconnect_: { floor: 500, ceiling: 30_000, maxAttempts: Infinity, stableAfter: 5_000 },
+      heartbeat_: 10_000,
+      connectTimeout_: 10_000,
+      requestTimeout_: 10_000,
+      outboxSize_: 100,
+      outboxTimeout_: 30_000,
+      maxInboundFrame_: 16 * 1024 * 1024,
     });
-    expect(typeof o.transport).toBe('function');
+    expect(typeof o.transport_).toBe('function');
   });
 
   it('accepts false for reconnect and heartbeat, and a token function', () => {
     const o = resolveOptions({ ...base, reconnect: false, heartbeat: false, token: () => 'x' });
-    expect(o.reconnect).toBe(false);
-    expect(o.heartbeat).toBe(false);
+    expect(o.reconnect_).toBe(false);
+    expect(o.heartbeat_).toBe(false);
   });
 
   it('createClient does not connect or touch the transport', () => {
