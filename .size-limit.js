@@ -30,7 +30,15 @@ export default [
     // the restructuring that was to pay for it has not yet (see the 6.7 KiB note).
     // 7.1 KiB until each subscription became one object with prototype getters (was an entry, a
     // handle and three closures): +70 B for 1.0 → 0.72 KB of heap per subscription.
-    limit: '7.2 KiB',
+    // 7.2 KiB until client core v2's restructuring: the client, subscriptions, presence and the
+    // link became classes (state in fields, logic on prototypes; ~45 closures per client gone),
+    // one operation lifecycle with one timer for every deadline (src/client/operations.ts, with
+    // stream positions and publishes saved by src/client/saved-state.ts) and one set of
+    // environment listeners per environment: 7.36 → 7.51 kB (+150 B) for 12.7 → 6.6 KB of heap
+    // per idle connected client (bench/mem.mjs). The issue's 6.5 KiB is not met; what is left to
+    // cut is validation (options ~1.9 KB, frame validators ~2.2 KB minified) the hostile-server
+    // and bad-input rules require.
+    limit: '7.4 KiB',
     modifyEsbuildConfig: esm,
   },
   {

@@ -1,6 +1,4 @@
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { besideMain } from './package-file';
 
 /**
  * The demo's two browser files, from the installed `sdk-realtime` package (a dependency of this
@@ -14,15 +12,8 @@ export const demoFiles: Readonly<Record<string, string>> = {
 
 /** Path of one built client file (see {@link demoFiles}); `undefined` when not installed or not built. */
 export function clientBundlePath(file = 'index.js'): string | undefined {
-  let main: string;
-  try {
-    // `require` resolves the package's CommonJS entry (dist/index.cjs); the ES module sits beside it.
-    main = createRequire(import.meta.url).resolve('sdk-realtime');
-  } catch {
-    return undefined;
-  }
-  const bundle = join(dirname(main), file);
-  return existsSync(bundle) ? bundle : undefined;
+  // Beside the package's CommonJS entry (dist/index.cjs) sits the ES module.
+  return besideMain('sdk-realtime', file);
 }
 
 /** The demo page served at `/` with `demo: true` (CLI `--dev`). Plain HTML + one module script. */
