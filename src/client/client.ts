@@ -111,6 +111,11 @@ export type PayloadOf<Topics extends TopicMap, K extends string> = string extend
       : T
     : never;
 
+/**
+ * A realtime connection (from {@link createClient}). Its methods live on the prototype: call them
+ * on the client, or bind them before passing them around; `subscribeState` and `getSnapshot` are
+ * bound (for `useSyncExternalStore`).
+ */
 export interface RealtimeClient<Topics extends TopicMap = TopicMap> {
   /** Current connection state. */
   readonly state: ConnectionState;

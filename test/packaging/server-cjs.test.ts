@@ -7,7 +7,7 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 
 /** The server loaded with `require` (its CommonJS build) serves the files it finds beside installed packages. */
 describe('server package, CommonJS build', () => {
-  it('serves the demo page's client files when loaded with require (no import.meta.url there)', async () => {
+  it('serves the client files of the demo page when loaded with require (no import.meta.url there)', async () => {
     const script = `
       const { createServer } = require('./server/dist/index.cjs');
       (async () => {
