@@ -42,6 +42,32 @@ export { PayloadTooLargeError, type PublishReceipt, type PublishTarget } from '.
 export { RpcError } from './errors';
 export { FLAGS_TOPIC, type FlagsServerOptions, type FlagInput, type FlagResult, type FlagsMessage } from './flags/index';
 export { fileSink, type FileSinkOptions, type StoredEvent, type TelemetryServerOptions, type TelemetrySink } from './telemetry/index';
+export {
+  otlpExporter,
+  postgresStore,
+  sqliteStore,
+  teeSink,
+  StoreBusyError,
+  type OtlpExporterOptions,
+  type PostgresStoreOptions,
+  type SqliteStoreOptions,
+  type SqlStoreOptions,
+  type StoreStats,
+  type TelemetryStore,
+} from './telemetry/store/index';
+export type {
+  AggregateFilter,
+  AggregateReader,
+  ApiRow,
+  ErrorRow,
+  Granularity,
+  Percentiles,
+  RealtimeRow,
+  StayRow,
+  TrafficRow,
+  VitalRow,
+  WindowSummary,
+} from './telemetry/aggregates/types';
 
 /** Counts of what the server currently holds, for tests and dashboards. */
 export interface ServerStats {
@@ -91,14 +117,14 @@ export async function createServer(options: ServerOptions): Promise<RealtimeServ
   }
   metrics.extra = () => broker.metrics?.() ?? {};
   const auth = new TokenAuthority({ jwtSecret: o.jwtSecret, jwks: o.jwks, dev: o.dev, rules: o.tokens });
+  // One API key check for /notify, the flags admin API and the telemetry aggregates: failed attempts count across them.
+  const apiKeys = new ApiKeyGate(o.apiKey, o.authFailureLimit, o.trustProxy);
   const telemetry = options.telemetry
-    ? createTelemetryIngest(options.telemetry, { apps: o.apps, logger: log, verify: (t) => auth.verify(t), trustProxy: o.trustProxy })
+    ? createTelemetryIngest(options.telemetry, { apps: o.apps, logger: log, verify: (t) => auth.verify(t), trustProxy: o.trustProxy, apiKeys, apiKey: o.apiKey })
     : undefined;
   if (telemetry?.rpc && !Object.prototype.hasOwnProperty.call(o.methods, 'telemetry.batch')) {
     o.methods = { ...o.methods, 'telemetry.batch': telemetry.rpc };
   }
-  // One API key check for /notify and the flags admin API: failed attempts count across both.
-  const apiKeys = new ApiKeyGate(o.apiKey, o.authFailureLimit, o.trustProxy);
   const flags = options.flags
     ? createFlagsService(options.flags, {
         auth,
