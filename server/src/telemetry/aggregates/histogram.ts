@@ -64,8 +64,8 @@ export function percentiles(h: Histogram): Percentiles {
   return { count, p50: at(0.5), p75: at(0.75), p95: at(0.95), p99: at(0.99) };
 }
 
-/** Four significant digits: the histogram knows no more than that. */
-const round = (v: number) => (v === 0 ? 0 : Number(v.toPrecision(4)));
+/** Six significant digits (the histogram knows fewer; this only keeps the JSON short). */
+const round = (v: number) => (v === 0 ? 0 : Number(v.toPrecision(6)));
 
 export function parseHistogram(text: unknown): Histogram {
   if (typeof text !== 'string' || !text) return {};

@@ -19,7 +19,7 @@ export function openSqlite(file: string): SqlDb {
     if (!s) cache.set(sql, (s = db.prepare(sql)));
     return s;
   };
-  const insert = db.prepare(`INSERT INTO telemetry_events (${EVENT_COLUMNS.join(', ')}) VALUES (${EVENT_COLUMNS.map(() => '?').join(', ')})`);
+  const insertSql = `INSERT INTO telemetry_events (${EVENT_COLUMNS.join(', ')}) VALUES (${EVENT_COLUMNS.map(() => '?').join(', ')})`;
   const runner: SqlRunner = {
     async query<T>(sql: string, params: readonly unknown[] = []) {
       const s = prepare(sql);
@@ -29,6 +29,7 @@ export function openSqlite(file: string): SqlDb {
       return prepare(sql).run(...params).changes;
     },
     async insertEvents(rows) {
+      const insert = prepare(insertSql);
       for (const r of rows) insert.run(...eventValues(r));
     },
   };
