@@ -190,12 +190,14 @@ async function aggregates(kind, pgUrl, dir) {
   const latency = {};
   for (const [name, q] of Object.entries(queries)) {
     const times = [];
+    let rows = 0;
     for (let i = 0; i < 5; i++) {
       const q0 = performance.now();
-      await q();
+      const r = await q();
       times.push(performance.now() - q0);
+      rows = Array.isArray(r) ? r.length : 1;
     }
-    latency[name] = median(times);
+    latency[name] = { ms: median(times), rows };
   }
   await s.close();
   return { generated, rollup, buckets, latency };
@@ -229,7 +231,7 @@ async function main() {
       console.log(`\n${kind}: ${EVENTS.toLocaleString('en')} events over ${DAYS} days`);
       const a = await aggregates(kind, pgUrl, dir);
       console.log(`  generated in ${a.generated.toFixed(1)} s; rollup of ${a.buckets} buckets in ${a.rollup.toFixed(1)} s`);
-      for (const [name, ms] of Object.entries(a.latency)) console.log(`  ${name.padEnd(32)} ${ms.toFixed(1)} ms (median of 5)`);
+      for (const [name, { ms, rows }] of Object.entries(a.latency)) console.log(`  ${name.padEnd(32)} ${ms.toFixed(1)} ms (median of 5; ${rows} rows)`);
     }
   } finally {
     await pg?.stop();
