@@ -153,5 +153,9 @@ describe('CLI', () => {
       await new Promise((r) => setTimeout(r, 250));
     }
     expect(rows).toMatchObject([{ page: '/cart', views: 1 }]);
+    // The demo page reports its own page views with the telemetry module it is served.
+    expect(await (await fetch(cli.httpUrl + '/')).text()).toContain("import('/sdk-realtime-telemetry.js')");
+    const bundle = await fetch(cli.httpUrl + '/sdk-realtime-telemetry.js');
+    expect([bundle.status, (await bundle.text()).includes('createTelemetry')]).toEqual([200, true]);
   }, 30_000);
 });
