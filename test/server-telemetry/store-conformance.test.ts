@@ -104,41 +104,43 @@ afterEach(async () => {
 const quiet = { info() {}, warn() {}, error() {} };
 const common = { rollupInterval: 0, retentionInterval: 0, now: () => NOW, logger: quiet };
 
-const backends: { name: string; enabled: boolean; make: Make }[] = [
+/** Each backend makes a fresh database (`target`) and opens stores on it (several = several nodes). */
+const backends: { name: string; enabled: boolean; target: () => Promise<string>; open: (target: string, o?: Record<string, unknown>) => TelemetryStore }[] = [
   {
     name: 'sqlite',
     enabled: true,
-    make: async (o = {}) => {
-      const s = sqliteStore({ file: join(dir, `t${++n}.db`), ...common, ...o });
-      opened.push(s);
-      return s;
-    },
+    target: async () => join(dir, `t${++n}.db`),
+    open: (file, o = {}) => sqliteStore({ file, ...common, ...o }),
   },
   {
     name: 'postgres',
     enabled: postgresAvailable(),
-    make: async (o = {}) => {
+    target: async () => {
       const server = pgServer()!;
       const db = `t${++n}`;
       const admin = new pg.Client(server.url);
       await admin.connect();
       await admin.query(`CREATE DATABASE ${db}`);
       await admin.end();
-      const s = postgresStore({ connectionString: server.url.replace(/\/postgres$/, '/' + db), ...common, ...o });
-      opened.push(s);
-      return s;
+      return server.url.replace(/\/postgres$/, '/' + db);
     },
+    open: (connectionString, o = {}) => postgresStore({ connectionString, ...common, ...o }),
   },
 ];
 
 for (const b of backends) {
   describe.skipIf(!b.enabled)(`${b.name} store`, () => {
+    const make: Make = async (o) => {
+      const s = b.open(await b.target(), o);
+      opened.push(s);
+      return s;
+    };
     const events = generate(3000);
     const shop = events.filter((e) => e.app === 'shop');
     const filter = { app: 'shop', from: T0, to: T0 + 2 * HOUR, granularity: 'hour' as const };
 
     async function loaded(o?: Record<string, unknown>) {
-      const s = await b.make(o);
+      const s = await make(o);
       // Several batches, as uploads would arrive.
       for (let i = 0; i < events.length; i += 500) await s.write(events.slice(i, i + 500));
       await s.flush();
@@ -305,6 +307,27 @@ for (const b of backends) {
       expect((await s.summary({ app: 'shop', from: T0, to: T0 + HOUR })).sessions).toBe(0);
     });
 
+    it('two stores on one database (two nodes) write and roll up concurrently without counting anything twice', async () => {
+      const target = await b.target();
+      const [a, c] = [b.open(target), b.open(target)];
+      opened.push(a, c);
+      await a.flush();
+      await c.flush();
+      await Promise.all([a.write(events.slice(0, 1500)), c.write(events.slice(1500))]);
+      await Promise.all([a.rollup(NOW), c.rollup(NOW), a.rollup(NOW), c.rollup(NOW)]);
+      const views = shop.filter((e) => e.type === 'page').length;
+      for (const s of [a, c]) {
+        expect((await s.traffic(filter)).reduce((x, r) => x + r.views, 0)).toBe(views);
+        expect((await s.summary({ app: 'shop', from: T0, to: T0 + 2 * HOUR })).events).toBe(shop.length);
+      }
+    });
+
+    it('retention works through a large backlog in bounded chunks', async () => {
+      const s = await loaded({ retentionChunk: 250 });
+      await s.retention(NOW + 31 * DAY);
+      expect(s.stats().expired).toBe(events.length);
+    });
+
     it('app isolation: nothing of one app is read for another', async () => {
       const s = await loaded();
       const blog = events.filter((e) => e.app === 'blog');
@@ -319,7 +342,7 @@ for (const b of backends) {
     });
 
     it('events outside the kept range are dropped and counted, not stored', async () => {
-      const s = await b.make();
+      const s = await make();
       const e = shop[0]!;
       await s.write([{ ...e, ts: NOW - 40 * DAY }, { ...e, ts: NOW + 3 * DAY }, { ...e, ts: T0 }]);
       await s.flush();
@@ -329,7 +352,7 @@ for (const b of backends) {
     });
 
     it('a full write buffer refuses with StoreBusyError (Retry-After) and reports busy()', async () => {
-      const s = await b.make({ maxBufferedEvents: 10, flushInterval: 60_000, batchSize: 1000 });
+      const s = await make({ maxBufferedEvents: 10, flushInterval: 60_000, batchSize: 1000 });
       const pending = s.write(shop.slice(0, 8));
       expect(s.busy()).toBe(0);
       await expect(s.write(shop.slice(0, 3))).rejects.toBeInstanceOf(StoreBusyError);

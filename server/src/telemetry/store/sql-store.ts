@@ -14,6 +14,10 @@ const DAY = 86_400_000;
 export const MINUTE_RETENTION_MS = 48 * 3_600_000;
 /** Dirty buckets recomputed per rollup pass at most; the rest wait for the next pass. */
 const MAX_BUCKETS_PER_PASS = 500;
+/** The advisory lock key under which PostgreSQL nodes create the schema. */
+const SCHEMA_LOCK = 7_283_519_001;
+/** Rows upserted in key order: two nodes' transactions then lock shared rows in the same order (no deadlock). */
+const sorted = <T>(m: Map<string, T>): T[] => [...m.keys()].sort().map((k) => m.get(k)!);
 
 /** Options every SQL store shares (each factory documents them with its own defaults). */
 export interface SqlStoreOptions {
@@ -91,7 +95,12 @@ export function sqlStore(open: () => Promise<SqlDb>, o: Resolved, label: string)
   let db: SqlDb | undefined;
   const ready = (async () => {
     const d = await open();
-    for (const s of schemaSql(d.dialect)) await d.run(s);
+    // One transaction; on PostgreSQL under a lock, since concurrent CREATE … IF NOT EXISTS of
+    // several nodes starting at once can still collide.
+    await d.tx(async (t) => {
+      if (d.dialect === 'postgres') await t.query('SELECT pg_advisory_xact_lock(?)', [SCHEMA_LOCK]);
+      for (const s of schemaSql(d.dialect)) await t.run(s);
+    });
     db = d;
     return d;
   })();
@@ -130,8 +139,8 @@ export function sqlStore(open: () => Promise<SqlDb>, o: Resolved, label: string)
     if (batch.length === 0) return;
     await d.tx(async (t) => {
       await t.insertEvents(batch);
-      for (const [g, b] of buckets.values()) await t.run('INSERT INTO telemetry_dirty (gran, bucket) VALUES (?, ?) ON CONFLICT DO NOTHING', [g, b]);
-      for (const f of fingerprints.values()) {
+      for (const [g, b] of sorted(buckets)) await t.run('INSERT INTO telemetry_dirty (gran, bucket) VALUES (?, ?) ON CONFLICT DO NOTHING', [g, b]);
+      for (const f of sorted(fingerprints)) {
         await t.run(
           `INSERT INTO telemetry_fingerprints (app, fp, message, frame, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?)
            ON CONFLICT (app, fp) DO UPDATE SET
@@ -140,7 +149,7 @@ export function sqlStore(open: () => Promise<SqlDb>, o: Resolved, label: string)
           [f.app, f.fp, f.message, f.frame, f.first, f.last],
         );
       }
-      for (const v of dims.values()) {
+      for (const v of sorted(dims)) {
         await t.run('INSERT INTO telemetry_dimensions (app, env, rel, last_seen) VALUES (?, ?, ?, ?) ON CONFLICT (app, env, rel) DO UPDATE SET last_seen = excluded.last_seen', v);
       }
     });
