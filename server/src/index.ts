@@ -18,6 +18,7 @@ import { Presence } from './presence';
 import { publishTo, type PublishReceipt, type PublishTarget } from './publish';
 import { mountSocketIo, type SocketIoBridge } from './socketio/bridge';
 import { createTelemetryIngest } from './telemetry/index';
+import { storeMetrics } from './telemetry/store/metrics';
 import { createFlagsService } from './flags/index';
 
 export type { ServerOptions, ConnectionContext, RpcMethod, TokenRules } from './options';
@@ -115,13 +116,13 @@ export async function createServer(options: ServerOptions): Promise<RealtimeServ
       },
     });
   }
-  metrics.extra = () => broker.metrics?.() ?? {};
   const auth = new TokenAuthority({ jwtSecret: o.jwtSecret, jwks: o.jwks, dev: o.dev, rules: o.tokens });
   // One API key check for /notify, the flags admin API and the telemetry aggregates: failed attempts count across them.
   const apiKeys = new ApiKeyGate(o.apiKey, o.authFailureLimit, o.trustProxy);
   const telemetry = options.telemetry
     ? createTelemetryIngest(options.telemetry, { apps: o.apps, logger: log, verify: (t) => auth.verify(t), trustProxy: o.trustProxy, apiKeys, apiKey: o.apiKey })
     : undefined;
+  metrics.extra = () => ({ ...(broker.metrics?.() ?? {}), ...storeMetrics(telemetry?.store) });
   if (telemetry?.rpc && !Object.prototype.hasOwnProperty.call(o.methods, 'telemetry.batch')) {
     o.methods = { ...o.methods, 'telemetry.batch': telemetry.rpc };
   }

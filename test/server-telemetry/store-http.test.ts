@@ -91,6 +91,9 @@ describe('backpressure', () => {
     await store.flush();
     expect((await first).status).toBe(202);
     expect(store.stats()).toMatchObject({ written: 5, buffered: 0 });
+    const metrics = await (await fetch(s.httpUrl + '/metrics')).text();
+    expect(metrics).toMatch(/^sdk_realtime_telemetry_rejected_events_total 6$/m);
+    expect(metrics).toMatch(/^sdk_realtime_telemetry_written_events_total 5$/m);
   });
 });
 

@@ -7,7 +7,7 @@ export interface StoreStats {
   buffered: number;
   /** Events written since start. */
   written: number;
-  /** Events refused because the buffer was full (the upload got 429). */
+  /** Events a `write` refused because the buffer was full (the upload got 429; uploads refused earlier, on `busy()`, are not counted). */
   rejected: number;
   /** Events dropped because their `ts` was outside `[now - retentionDays, now + 1 day]`. */
   outOfRange: number;
