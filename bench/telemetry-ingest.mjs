@@ -23,7 +23,7 @@ const CONC = num('CONC', 8);
 const BATCH = num('BATCH', 500);
 const EVENTS = num('EVENTS', 1_000_000);
 const DAYS = num('DAYS', 7);
-const STORES = (process.env.STORES ?? 'ndjson,sqlite,postgres').split(',');
+let STORES = (process.env.STORES ?? 'ndjson,sqlite,postgres').split(',');
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
 const unlimited = { requests: 1_000_000_000, per: 1000 };
@@ -209,9 +209,14 @@ async function main() {
   let pg;
   let pgUrl = process.env.PG_URL;
   if (STORES.includes('postgres') && !pgUrl) {
-    const { startPostgresServer } = await import('../scripts/local-postgres.mjs');
-    pg = await startPostgresServer();
-    pgUrl = pg.url;
+    const { findPostgres, startPostgresServer } = await import('../scripts/local-postgres.mjs');
+    if (findPostgres()) {
+      pg = await startPostgresServer();
+      pgUrl = pg.url;
+    } else {
+      console.log('PostgreSQL not installed (apt-get install postgresql, or set PG_URL): measuring without it');
+      STORES = STORES.filter((k) => k !== 'postgres');
+    }
   }
   try {
     console.log(`telemetry ingest: ${machine()}`);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { postgresStore, sqliteStore, StoreBusyError, type TelemetryStore } from '../../server/src/index';
+import { createServer, postgresStore, sqliteStore, StoreBusyError, type TelemetryStore } from '../../server/src/index';
 import { RELATIVE_ERROR } from '../../server/src/telemetry/aggregates/histogram';
 import type { StoredEvent } from '../../server/src/telemetry/sink';
 import { postgresAvailable, postgresForFile } from '../support/postgres';
@@ -374,5 +374,19 @@ describe('store options', () => {
     expect(() => postgresStore({} as any)).toThrow(/"postgresStore.connectionString"/);
     expect(() => postgresStore({ connectionString: 'mysql://x' })).toThrow(/"postgresStore.connectionString"/);
     expect(() => postgresStore({ connectionString: 'postgres://x', aggregateRetentionDays: -1 })).toThrow(/"postgresStore.aggregateRetentionDays"/);
+    expect(() => postgresStore({ connectionString: 'postgres://x', pool: {} as any })).toThrow(/"postgresStore.pool"/);
+  });
+
+  it('createServer names telemetry.store when it is not a store', async () => {
+    await expect(createServer({ port: 0, jwtSecret: 'x'.repeat(32), logger: false, telemetry: { store: { write() {} } as any } })).rejects.toThrow(/"telemetry.store"/);
+  });
+
+  it.skipIf(!postgresAvailable())('postgresStore({ pool }) uses your pool and leaves it open on close', async () => {
+    const pool = new pg.Pool({ connectionString: pgServer()!.url, max: 2 });
+    const s = postgresStore({ pool, ...common });
+    await s.write(generate(10));
+    await s.close();
+    expect((await pool.query('SELECT COUNT(*)::int AS n FROM telemetry_events')).rows[0].n).toBeGreaterThanOrEqual(10);
+    await pool.end();
   });
 });
