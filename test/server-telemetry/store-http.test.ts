@@ -162,3 +162,17 @@ describe('CLI', () => {
     expect([bundle.status, (await bundle.text()).includes('createTelemetry')]).toEqual([200, true]);
   }, 30_000);
 });
+
+describe('CLI telemetry flags', () => {
+  it('pick the store and sinks, refuse two stores, and stay off outside dev mode without a flag', async () => {
+    const { telemetryFromFlags } = await import('../../server/src/telemetry/cli-options');
+    expect(telemetryFromFlags({ off: false }, false)).toBeUndefined();
+    expect(telemetryFromFlags({ off: true }, true)).toBeUndefined();
+    expect(() => telemetryFromFlags({ off: false, sqlite: 'a.db', postgres: 'postgres://x' }, false)).toThrow(/pick one store/);
+    const ndjson = telemetryFromFlags({ off: false, dir }, false)!;
+    expect([ndjson.options.store, typeof ndjson.options.sink?.write, ndjson.describe]).toEqual([undefined, 'function', `NDJSON in ${dir}`]);
+    const both = telemetryFromFlags({ off: false, sqlite: join(dir, 'x.db'), otlp: 'http://127.0.0.1:4318/v1/logs' }, false)!;
+    expect(both.describe).toBe(`SQLite ${join(dir, 'x.db')} + OTLP http://127.0.0.1:4318/v1/logs`);
+    await both.options.store!.close();
+  });
+});
