@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = (f) => fileURLToPath(new URL(f, import.meta.url));
 // recv-peers.mjs: raw ws vs sdk-realtime plus socket.io-client and partysocket in the same run.
-const all = ['recv-peers', 'rtt', 'mem', 'sizes', 'fanout', 'flags'];
+const all = ['recv-peers', 'rtt', 'mem', 'sizes', 'fanout', 'flags', 'telemetry-ingest'];
 const only = process.env.BENCH ? process.env.BENCH.split(',') : all;
 for (const name of only) {
   const started = Date.now();

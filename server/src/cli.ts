@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { canPublishShared, createServer, redisBroker } from './index';
+import { telemetryFromFlags } from './telemetry/cli-options';
 
 const USAGE = `Usage: sdk-realtime-server serve [options]
 
@@ -31,6 +32,14 @@ Options:
   --socket-io-trust-client-headers
                       socket.io: take x-client-id / x-device-id as the identity when no token is sent
                       (only behind a gateway that sets them; anyone else can claim any user)
+  --telemetry-sqlite <file>     telemetry ingestion into this SQLite file, with aggregates
+                      (GET /api/telemetry/aggregates; default with --dev: ./.sdk-realtime/telemetry.db)
+  --telemetry-postgres <url>    telemetry into PostgreSQL, for several nodes (env SDK_REALTIME_TELEMETRY_POSTGRES_URL)
+  --telemetry-dir <dir>         telemetry as NDJSON files in this directory (also beside a store)
+  --telemetry-otlp <url>        also export telemetry to an OpenTelemetry collector (OTLP/HTTP logs URL)
+  --telemetry-retention-days <n> raw telemetry events kept this many days (default 30)
+  --alerts <file>     alert rules (JSON {"rules": [...]}) evaluated on the telemetry store (docs/telemetry-alerts.md)
+  --no-telemetry      with --dev: no telemetry ingestion
   -h, --help          show this help
 `;
 
@@ -66,6 +75,13 @@ async function main(argv: string[]): Promise<number> {
         'flags-env': { type: 'string' },
         'flags-redis': { type: 'boolean' },
         'socket-io-trust-client-headers': { type: 'boolean' },
+        'telemetry-sqlite': { type: 'string' },
+        'telemetry-postgres': { type: 'string' },
+        'telemetry-dir': { type: 'string' },
+        'telemetry-otlp': { type: 'string' },
+        'telemetry-retention-days': { type: 'string' },
+        'no-telemetry': { type: 'boolean' },
+        alerts: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -110,7 +126,20 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const flagsEnv = values['flags-env'];
+  const telemetry = telemetryFromFlags(
+    {
+      sqlite: values['telemetry-sqlite'],
+      postgres: values['telemetry-postgres'] ?? (process.env.SDK_REALTIME_TELEMETRY_POSTGRES_URL || undefined),
+      dir: values['telemetry-dir'],
+      otlp: values['telemetry-otlp'],
+      retentionDays: count('telemetry-retention-days', values['telemetry-retention-days']),
+      alerts: values.alerts,
+      off: values['no-telemetry'] === true,
+    },
+    dev,
+  );
   const server = await createServer({
+    telemetry: telemetry?.options,
     broker: redisUrl ? redisBroker({ url: redisUrl, presenceTtl: count('presence-ttl', values['presence-ttl']) }) : undefined,
     port,
     host: values.host ?? '127.0.0.1',
@@ -143,6 +172,9 @@ async function main(argv: string[]): Promise<number> {
   // The URL without its password.
   if (values.flags !== undefined) out(`  Flags:     ${values.flags} (watched; GET /api/flags, PUT/DELETE /api/flags/:key with the API key)`);
   if (values['flags-redis']) out('  Flags:     in Redis, shared by every node (GET /api/flags, PUT/DELETE /api/flags/:key with the API key)');
+  if (telemetry) out(`  Telemetry: ${telemetry.describe} (POST /api/telemetry/batch${telemetry.options.store ? '; GET /api/telemetry/aggregates with the API key' : ''})`);
+  if (telemetry?.options.dashboard) out(`  Dashboard: ${server.httpUrl}/dashboard${dev ? ' (open in dev mode)' : ' (with the API key)'}`);
+  if (values.alerts) out(`  Alerts:    ${values.alerts} (admin API under /api/telemetry/alerts with the API key)`);
   if (redisUrl) out(`  Broker:    redis ${redisUrl.replace(/\/\/[^@/]*@/, '//…@')}`);
   if (dev) {
     out(`  Demo:      ${server.httpUrl}/`);

@@ -1,13 +1,14 @@
 import { besideMain } from './package-file';
 
 /**
- * The demo's two browser files, from the installed `sdk-realtime` package (a dependency of this
- * one): the client module, and what its `#load-ws` import is in browsers (mapped by the page's
- * import map).
+ * The demo's browser files, from the installed `sdk-realtime` package (a dependency of this
+ * one): the client module, what its `#load-ws` import is in browsers (mapped by the page's
+ * import map), and the telemetry module (the page reports its own page views).
  */
 export const demoFiles: Readonly<Record<string, string>> = {
   '/sdk-realtime.js': 'index.js',
   '/sdk-realtime-load-ws.js': 'load-ws.browser.js',
+  '/sdk-realtime-telemetry.js': 'telemetry/index.js',
 };
 
 /** Path of one built client file (see {@link demoFiles}); `undefined` when not installed or not built. */
@@ -206,6 +207,13 @@ $('notifyForm').onsubmit = async (e) => {
   });
   $('nResult').textContent = res.status + ' ' + (await res.text());
 };
+
+// The page's own telemetry (npm start keeps it in ./.sdk-realtime/telemetry.db): this page view
+// shows in GET /api/telemetry/aggregates?app=demo&kind=traffic within seconds. Without telemetry
+// on the server the uploads get 404 and are dropped.
+import('/sdk-realtime-telemetry.js').then(({ createTelemetry, routesPlugin, errorsPlugin }) => {
+  createTelemetry({ endpoint: location.origin, app: $('app').value.trim() || 'demo', env: 'development', flushInterval: 2000, plugins: [routesPlugin(), errorsPlugin()] });
+}).catch(() => {});
 </script>
 </body>
 </html>

@@ -18,6 +18,7 @@ import { Presence } from './presence';
 import { publishTo, type PublishReceipt, type PublishTarget } from './publish';
 import { mountSocketIo, type SocketIoBridge } from './socketio/bridge';
 import { createTelemetryIngest } from './telemetry/index';
+import { storeMetrics } from './telemetry/store/metrics';
 import { createFlagsService } from './flags/index';
 import { createAlertsService, type AlertsService } from './telemetry/alerts/index';
 import { createDashboard, TelemetryLive } from './telemetry/dashboard/index';
@@ -44,7 +45,32 @@ export { PayloadTooLargeError, type PublishReceipt, type PublishTarget } from '.
 export { RpcError } from './errors';
 export { FLAGS_TOPIC, type FlagsServerOptions, type FlagInput, type FlagResult, type FlagsMessage } from './flags/index';
 export { fileSink, type FileSinkOptions, type StoredEvent, type TelemetryServerOptions, type TelemetrySink } from './telemetry/index';
-export type * from './telemetry/aggregates/types';
+export {
+  otlpExporter,
+  postgresStore,
+  sqliteStore,
+  teeSink,
+  StoreBusyError,
+  type OtlpExporterOptions,
+  type PostgresStoreOptions,
+  type SqliteStoreOptions,
+  type SqlStoreOptions,
+  type StoreStats,
+  type TelemetryStore,
+} from './telemetry/store/index';
+export type {
+  AggregateFilter,
+  AggregateReader,
+  ApiRow,
+  ErrorRow,
+  Granularity,
+  Percentiles,
+  RealtimeRow,
+  StayRow,
+  TrafficRow,
+  VitalRow,
+  WindowSummary,
+} from './telemetry/aggregates/types';
 export type { Alert, AlertState, AlertsOptions, AlertRule, AlertRuleInput, AlertMetric, RuleStatus, Silence, SilenceInput, Webhook, WebhookFormat } from './telemetry/alerts/index';
 export { TELEMETRY_TOPIC, type DashboardOptions, type TelemetryLiveMessage } from './telemetry/dashboard/index';
 
@@ -100,16 +126,24 @@ export async function createServer(options: ServerOptions): Promise<RealtimeServ
       },
     });
   }
-  metrics.extra = () => broker.metrics?.() ?? {};
   const auth = new TokenAuthority({ jwtSecret: o.jwtSecret, jwks: o.jwks, dev: o.dev, rules: o.tokens });
+  // One API key check for /notify, the flags admin API and the telemetry aggregates: failed attempts count across them.
+  const apiKeys = new ApiKeyGate(o.apiKey, o.authFailureLimit, o.trustProxy);
   const telemetry = options.telemetry
-    ? createTelemetryIngest(options.telemetry, { apps: o.apps, logger: log, verify: (t) => auth.verify(t), trustProxy: o.trustProxy })
+    ? createTelemetryIngest(options.telemetry, {
+        apps: o.apps,
+        logger: log,
+        verify: (t) => auth.verify(t),
+        trustProxy: o.trustProxy,
+        apiKeys,
+        apiKey: o.apiKey,
+        aggregatesUpdated: (app) => telemetryLive?.aggregatesUpdated(app),
+      })
     : undefined;
+  metrics.extra = () => ({ ...(broker.metrics?.() ?? {}), ...storeMetrics(telemetry?.store) });
   if (telemetry?.rpc && !Object.prototype.hasOwnProperty.call(o.methods, 'telemetry.batch')) {
     o.methods = { ...o.methods, 'telemetry.batch': telemetry.rpc };
   }
-  // One API key check for /notify and the flags admin API: failed attempts count across both.
-  const apiKeys = new ApiKeyGate(o.apiKey, o.authFailureLimit, o.trustProxy);
   const flags = options.flags
     ? createFlagsService(options.flags, {
         auth,
@@ -130,14 +164,16 @@ export async function createServer(options: ServerOptions): Promise<RealtimeServ
   // Dashboards hear of new aggregates and alerts on `$telemetry` (telemetry/dashboard/live.ts).
   const telemetryLive = options.telemetry ? new TelemetryLive(publish, log) : undefined;
   const t = options.telemetry || undefined;
+  // Alerts read a store's aggregates unless another reader is given.
+  const reader = t?.aggregates ?? telemetry?.store;
   let alerts: AlertsService | undefined;
   let dashboard: ReturnType<typeof createDashboard> | undefined;
   try {
-    if (t?.alerts && !t.aggregates) {
-      throw new TypeError('sdk-realtime server: option "telemetry.alerts" needs "telemetry.aggregates" (the AggregateReader of a telemetry store)');
+    if (t?.alerts && !reader) {
+      throw new TypeError('sdk-realtime server: option "telemetry.alerts" needs "telemetry.store" (or "telemetry.aggregates", an AggregateReader)');
     }
-    if (t?.alerts && t.aggregates) {
-      alerts = createAlertsService(t.alerts, { reader: t.aggregates, apiKeys, apiKey: o.apiKey, maxBodyBytes: o.maxBodyBytes, logger: log, onAlert: (a) => telemetryLive?.alert(a) });
+    if (t?.alerts && reader) {
+      alerts = createAlertsService(t.alerts, { reader, apiKeys, apiKey: o.apiKey, maxBodyBytes: o.maxBodyBytes, logger: log, onAlert: (a) => telemetryLive?.alert(a) });
     }
     if (t?.dashboard) dashboard = createDashboard(t.dashboard, { dev: o.dev, auth, apiKeys, apiKey: o.apiKey, apps: o.apps, maxBodyBytes: o.maxBodyBytes });
   } catch (e) {

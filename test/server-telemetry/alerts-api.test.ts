@@ -225,7 +225,7 @@ describe('alerts admin API (/api/telemetry/alerts)', () => {
   });
 
   it('refuses telemetry.alerts without telemetry.aggregates, and a bad rule naming it', async () => {
-    await expect(startServer({ telemetry: { dir, alerts: {} } })).rejects.toThrow('"telemetry.alerts" needs "telemetry.aggregates"');
+    await expect(startServer({ telemetry: { dir, alerts: {} } })).rejects.toThrow('"telemetry.alerts" needs "telemetry.store"');
     await expect(
       startServer({ telemetry: { dir, aggregates: new MemoryAggregates(), alerts: { rules: [{ id: 'x', app: 'a', metric: 'error_rate', threshold: 1, windowMinutes: 0 }] } } }),
     ).rejects.toThrow('"telemetry.alerts.rules.0.windowMinutes"');

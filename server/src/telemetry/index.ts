@@ -10,9 +10,14 @@ import { resolveTelemetryOptions, type TelemetryServerOptions } from './options'
 import { scrubProps } from './props';
 import { firstIssue, telemetryBatch, type TelemetryBatchBody } from './schema';
 import { fileSink, type StoredEvent } from './sink';
+import type { ApiKeyGate } from '../api-key';
+import { createAggregatesHandler, TELEMETRY_AGGREGATES_PATH } from './aggregates/http';
+import { StoreBusyError, type TelemetryStore } from './store/types';
+import { teeSink } from './store/tee';
 
 export type { TelemetryServerOptions } from './options';
 export { fileSink, type FileSinkOptions, type StoredEvent, type TelemetrySink } from './sink';
+export { TELEMETRY_AGGREGATES_PATH } from './aggregates/http';
 
 export const TELEMETRY_BATCH_PATH = '/api/telemetry/batch';
 export const TELEMETRY_CONFIG_PATH = '/api/telemetry/config';
@@ -30,8 +35,10 @@ export interface TelemetryIngest {
   handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
   /** The `telemetry.batch` RPC method, or `undefined` when `rpc: false`. */
   rpc: ((params: unknown, ctx: ConnectionContext) => Promise<{ accepted: number }>) | undefined;
-  /** Wait for pending writes and close the sink. */
+  /** Wait for pending writes and close the sink (and the store). */
   close(): Promise<void>;
+  /** The store, when one was given. */
+  store: TelemetryStore | undefined;
 }
 
 /** Build telemetry ingestion from its options (a bad one throws a TypeError naming `telemetry.<name>`). */
@@ -45,12 +52,33 @@ export interface TelemetryIngestDeps {
   verify?: (token: string) => Promise<{ ok: true; claims: { sub: string } } | { ok: false }>;
   /** The server's `trustProxy` (the telemetry option of the same name also turns it on). */
   trustProxy?: boolean;
+  /** The server API key check, for `GET /api/telemetry/aggregates` (with a `store`). */
+  apiKeys?: ApiKeyGate;
+  apiKey?: string | Record<string, string>;
+  /** Told, after a store's rollup pass, each app that had events written since the last pass (dashboards read again). */
+  aggregatesUpdated?: (app: string) => void;
 }
+
+/** Apps remembered between two rollup passes; beyond, the rest wait for the next pass (and the dashboards' polling). */
+const MAX_CHANGED_APPS = 1000;
 
 /** Build telemetry ingestion from its options (a bad one throws a TypeError naming `telemetry.<name>`). */
 export function createTelemetryIngest(options: TelemetryServerOptions, deps: TelemetryIngestDeps): TelemetryIngest {
   const o = resolveTelemetryOptions(options);
-  const sink = o.sink ?? fileSink({ dir: o.dir, maxFileBytes: o.maxFileBytes, maxFiles: o.maxFiles });
+  const sink = o.store
+    ? o.sink
+      ? teeSink(o.store, o.sink)
+      : o.store
+    : (o.sink ?? fileSink({ dir: o.dir, maxFileBytes: o.maxFileBytes, maxFiles: o.maxFiles }));
+  // Apps with new events since the last rollup pass: told after the next one.
+  const changedApps = new Set<string>();
+  let appsFull = false;
+  const offRollup = o.store?.onRollup?.(() => {
+    for (const app of changedApps) deps.aggregatesUpdated?.(app);
+    changedApps.clear();
+    appsFull = false;
+  });
+  const aggregates = o.store && deps.apiKeys ? createAggregatesHandler(o.store, deps.apiKeys, deps.apiKey) : undefined;
   const schema = telemetryBatch(o.maxEvents);
   const allow = o.config.allow ?? [];
   const deny = o.config.deny ?? [];
@@ -80,7 +108,10 @@ export function createTelemetryIngest(options: TelemetryServerOptions, deps: Tel
       if (i >= 0) fail(403, 'forbidden', `app "${body.events[i]!.app}" is not allowed`, { field: `events.${i}.app` });
     }
     // A slow or stuck sink pushes back instead of holding every waiting batch in memory.
+    // A store's full write buffer counts the same way.
     if (writing >= MAX_PENDING_WRITES) fail(429, 'rate_limited', 'telemetry storage is busy', { retryAfter: 1000 });
+    const busy = sink.busy?.() ?? 0;
+    if (busy > 0) fail(429, 'rate_limited', 'telemetry storage is busy', { retryAfter: busy });
     const wait = perUser.take(sender);
     if (wait) fail(429, 'rate_limited', 'too many telemetry batches for this user', { retryAfter: wait });
     const receivedAt = Date.now();
@@ -94,6 +125,18 @@ export function createTelemetryIngest(options: TelemetryServerOptions, deps: Tel
     writing++;
     try {
       await sink.write(events);
+      if (o.store && deps.aggregatesUpdated) {
+        for (const { app } of body.events) {
+          if (changedApps.size < MAX_CHANGED_APPS) changedApps.add(app);
+          else if (!changedApps.has(app) && !appsFull) {
+            appsFull = true;
+            deps.logger.warn(`telemetry: more than ${MAX_CHANGED_APPS} apps changed between two rollups; the rest are told on the next one`);
+          }
+        }
+      }
+    } catch (e) {
+      if (e instanceof StoreBusyError) fail(429, 'rate_limited', 'telemetry storage is busy', { retryAfter: e.retryAfter });
+      throw e;
     } finally {
       writing--;
     }
@@ -119,6 +162,16 @@ export function createTelemetryIngest(options: TelemetryServerOptions, deps: Tel
     async handle(req, res) {
       const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
       const method = req.method ?? 'GET';
+      if (pathname === TELEMETRY_AGGREGATES_PATH) {
+        // Server to server (or the same-origin dashboard) with the API key: no CORS headers.
+        try {
+          if (!aggregates) throw new HttpError(404, 'not_found', 'no telemetry store: the aggregates API is off');
+          return await aggregates(req, res);
+        } catch (e) {
+          if (!(e instanceof HttpError)) deps.logger.error('telemetry aggregates failed', e);
+          return sendHttpError(res, e instanceof HttpError ? e : new HttpError(500, 'internal', 'internal server error'));
+        }
+      }
       for (const [k, v] of Object.entries(CORS)) res.setHeader(k, v);
       if (method === 'OPTIONS') {
         res.writeHead(204).end();
@@ -152,7 +205,9 @@ export function createTelemetryIngest(options: TelemetryServerOptions, deps: Tel
         })
       : undefined,
     close: async () => {
+      offRollup?.();
       await sink.close?.();
     },
+    store: o.store,
   };
 }

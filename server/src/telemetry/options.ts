@@ -4,13 +4,23 @@ import type { TelemetrySink } from './sink';
 import type { AggregateReader } from './aggregates/types';
 import type { AlertsOptions } from './alerts/options';
 import type { DashboardOptions } from './dashboard/index';
+import type { TelemetryStore } from './store/types';
 
 /** Telemetry ingestion of the reference server (`createServer({ telemetry: { … } })`). Every field optional. */
 export interface TelemetryServerOptions {
   /** Directory of the NDJSON files of the default sink. Default `'./telemetry'` (relative to the working directory). */
   dir?: string;
-  /** Where events go. Default NDJSON files in `dir`, one per UTC day, rotated at `maxFileBytes`. */
+  /**
+   * Where events go. Default NDJSON files in `dir`, one per UTC day, rotated at `maxFileBytes`;
+   * with `store` and no `sink`, only the store. With both, every batch goes to both (`teeSink`).
+   */
   sink?: TelemetrySink;
+  /**
+   * A telemetry store (`sqliteStore({ file })`, `postgresStore({ connectionString })`): events are
+   * written to it in batched transactions, aggregated, and served by `GET /api/telemetry/aggregates`
+   * (with the server API key). Closed with the server. Default none (docs/telemetry-backend.md).
+   */
+  store?: TelemetryStore;
   /** Size at which a day's file rotates, in bytes. Default 50 MiB. */
   maxFileBytes?: number;
   /** NDJSON files kept (oldest deleted). Default `30`. */
@@ -37,8 +47,8 @@ export interface TelemetryServerOptions {
   /** Register the `telemetry.batch` RPC method (upload over the realtime connection). Default `true`. */
   rpc?: boolean;
   /**
-   * Where alert rules read aggregates (aggregates/types.ts): a telemetry store's reader. Default
-   * none; `alerts` needs it.
+   * Where alert rules read aggregates (aggregates/types.ts). Default: `store`; `alerts` needs one
+   * or the other.
    */
   aggregates?: AggregateReader;
   /**
@@ -62,6 +72,7 @@ const int = (name: string, v: unknown, def: number, min: number): number => intO
 export interface ResolvedTelemetryOptions {
   dir: string;
   sink: TelemetrySink | undefined;
+  store: TelemetryStore | undefined;
   maxFileBytes: number;
   maxFiles: number;
   maxBodyBytes: number;
@@ -79,6 +90,9 @@ export function resolveTelemetryOptions(input: TelemetryServerOptions): Resolved
   const o = input;
   if (o.dir !== undefined && (typeof o.dir !== 'string' || !o.dir)) throw bad('dir', 'a non-empty string');
   if (o.sink !== undefined && typeof o.sink?.write !== 'function') throw bad('sink', 'an object with a write method');
+  if (o.store !== undefined && (typeof o.store?.write !== 'function' || typeof o.store?.traffic !== 'function')) {
+    throw bad('store', 'a telemetry store (sqliteStore(…), postgresStore(…))');
+  }
   const limit = (name: string, v: { requests?: number; per?: number } | undefined, requests: number, per: number) => {
     if (v !== undefined && (typeof v !== 'object' || v === null)) throw bad(name, 'an object');
     return { requests: int(`${name}.requests`, v?.requests, requests, 1), per: int(`${name}.per`, v?.per, per, 1) };
@@ -96,6 +110,7 @@ export function resolveTelemetryOptions(input: TelemetryServerOptions): Resolved
   return {
     dir: o.dir ?? './telemetry',
     sink: o.sink,
+    store: o.store,
     maxFileBytes: int('maxFileBytes', o.maxFileBytes, 50 * 1024 * 1024, 1024),
     maxFiles: int('maxFiles', o.maxFiles, 30, 1),
     maxBodyBytes: int('maxBodyBytes', o.maxBodyBytes, 256 * 1024, 1024),

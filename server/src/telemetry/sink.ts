@@ -9,6 +9,11 @@ export interface TelemetrySink {
   write(events: StoredEvent[]): Promise<void> | void;
   /** Called when the server closes. */
   close?(): Promise<void> | void;
+  /**
+   * Retry-After in ms while the sink cannot take more (a full write buffer), else 0. Ingestion
+   * then answers 429 before reading further, like it does at MAX_PENDING_WRITES. Optional.
+   */
+  busy?(): number;
 }
 
 export interface FileSinkOptions {
