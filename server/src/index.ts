@@ -138,6 +138,8 @@ export async function createServer(options: ServerOptions): Promise<RealtimeServ
         apiKeys,
         apiKey: o.apiKey,
         aggregatesUpdated: (app) => telemetryLive?.aggregatesUpdated(app),
+        // Flags are made below; this runs per request, after start-up.
+        remoteConfig: (req) => flags?.telemetryConfig(req),
       })
     : undefined;
   metrics.extra = () => ({ ...(broker.metrics?.() ?? {}), ...storeMetrics(telemetry?.store) });

@@ -20,6 +20,8 @@ export interface FlagsService {
   store: FlagStore;
   live: FlagsLive;
   handle(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void>;
+  /** The `telemetry` part of the caller's remote config (its token's evaluation, else anonymous): what `GET /api/telemetry/config` adds. */
+  telemetryConfig(req: IncomingMessage): Promise<unknown>;
   /** Resolves once the definitions are loaded (from Redis, when used). */
   ready: Promise<void>;
   close(): void;
@@ -73,6 +75,7 @@ export function createFlagsService(options: FlagsServerOptions, deps: FlagsDeps)
     store,
     live,
     handle,
+    telemetryConfig: handle.telemetryConfig,
     ready,
     close: () => {
       live.close();

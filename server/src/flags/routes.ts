@@ -38,19 +38,36 @@ const sha = (s: string) => createHash('sha256').update(s).digest();
 /** Whether a path belongs to the flags routes. */
 export const isFlagsPath = (p: string): boolean => p === '/api/flags' || p.startsWith('/api/flags/') || p === '/api/config/remote' || p.startsWith('/ofrep/');
 
+/** The flag routes' handler, and the `telemetry` part of the caller's remote config (for `GET /api/telemetry/config`). */
+export type FlagRoutes = ((req: IncomingMessage, res: ServerResponse, pathname: string) => Promise<void>) & {
+  telemetryConfig(req: IncomingMessage): Promise<unknown>;
+};
+
 /**
  * `GET /api/flags`, `GET /api/config/remote`, `POST /ofrep/v1/evaluate/flags` (token-authenticated,
  * ETag / If-None-Match → 304) and `PUT` / `DELETE /api/flags/:key` (server API key).
  */
-export function createFlagRoutes(deps: FlagRoutesDeps): (req: IncomingMessage, res: ServerResponse, pathname: string) => Promise<void> {
-  const evaluated = async (req: IncomingMessage): Promise<Record<string, FlagResult>> => {
+export function createFlagRoutes(deps: FlagRoutesDeps): FlagRoutes {
+  const evaluated = async (req: IncomingMessage, anonymous = false): Promise<Record<string, FlagResult>> => {
     const token = bearer(req);
+    if (!token && anonymous) {
+      // No identity: rules on users, roles or claims do not match; environment and percentage-free values do.
+      return evaluateAll(deps.store.all(), flagContextOf({ app: appParam(req), user: null, device: null, claims: {} }, deps.env), deps.now());
+    }
     if (!token) throw new HttpError(401, 'unauthorized', 'missing "Authorization: Bearer <token>"');
     const verified = await deps.auth.verify(token);
     if (!verified.ok) throw new HttpError(401, 'unauthorized', verified.message);
     const c = verified.claims;
     const ctx = flagContextOf({ app: c.app ?? appParam(req), user: c.sub, device: c.device ?? null, claims: c }, deps.env);
     return evaluateAll(deps.store.all(), ctx, deps.now());
+  };
+
+  /** The remote config for these evaluated flags: the option's, with each `config.<path>` flag's value at `<path>`. */
+  const remoteConfig = (flags: Record<string, FlagResult>): Record<string, unknown> => {
+    // `setPath` copies each object it writes into: the option's objects are never changed.
+    const config: Record<string, unknown> = { ...deps.remoteConfig };
+    for (const [k, r] of Object.entries(flags)) if (k.startsWith('config.')) setPath(config, k.slice(7).split('.'), r.value);
+    return config;
   };
 
   /** Send `body` with an ETag, or 304 when the caller already has it. */
@@ -74,7 +91,7 @@ export function createFlagRoutes(deps: FlagRoutesDeps): (req: IncomingMessage, r
   };
   const within = (scope: Set<string> | null, apps: string[] | undefined): boolean => scope === null || (apps !== undefined && apps.every((a) => scope.has(a)));
 
-  return async (req, res, pathname) => {
+  const handle = async (req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> => {
     const method = req.method ?? 'GET';
     if (BROWSER_PATHS.has(pathname)) {
       // Any origin by default: the credential is a bearer token a foreign page does not have.
@@ -98,10 +115,7 @@ export function createFlagRoutes(deps: FlagRoutesDeps): (req: IncomingMessage, r
     }
     if (pathname === '/api/config/remote') {
       if (method !== 'GET') throw notAllowed(res, 'GET');
-      const flags = await evaluated(req);
-      const config: Record<string, unknown> = { ...deps.remoteConfig };
-      for (const [k, r] of Object.entries(flags)) if (k.startsWith('config.')) setPath(config, k.slice(7).split('.'), r.value);
-      return cached(req, res, config);
+      return cached(req, res, remoteConfig(await evaluated(req)));
     }
     if (pathname === '/ofrep/v1/evaluate/flags') {
       if (method !== 'POST') throw notAllowed(res, 'POST');
@@ -151,6 +165,11 @@ export function createFlagRoutes(deps: FlagRoutesDeps): (req: IncomingMessage, r
     }
     throw new HttpError(404, 'not_found', `no route for ${method} ${pathname.slice(0, 200)}`);
   };
+
+  return Object.assign(handle, {
+    // The caller's token when it sends one, else the anonymous evaluation (telemetry's config is public).
+    telemetryConfig: async (req: IncomingMessage): Promise<unknown> => remoteConfig(await evaluated(req, true)).telemetry,
+  });
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { scrubString } from 'sdk-realtime/protocol';
+import { scrubString, type RemoteConfig } from 'sdk-realtime/protocol';
 import { RpcError } from '../errors';
 import { HttpError, bearer, clientIp, limitKey, readJson, sendHttpError, sendJson } from '../http-util';
 import { MAX_JSON_DEPTH, tooDeep } from '../json-depth';
@@ -41,7 +41,6 @@ export interface TelemetryIngest {
   store: TelemetryStore | undefined;
 }
 
-/** Build telemetry ingestion from its options (a bad one throws a TypeError naming `telemetry.<name>`). */
 /** Batches the sink may be writing at once; beyond: 429 `telemetry storage is busy` with `Retry-After` 1 s. */
 export const MAX_PENDING_WRITES = 64;
 
@@ -55,6 +54,11 @@ export interface TelemetryIngestDeps {
   /** The server API key check, for `GET /api/telemetry/aggregates` (with a `store`). */
   apiKeys?: ApiKeyGate;
   apiKey?: string | Record<string, string>;
+  /**
+   * The `telemetry` part of the caller's remote config (flags `config.telemetry.*` and the flags
+   * option's `remoteConfig.telemetry`), merged over `config` by `GET /api/telemetry/config`.
+   */
+  remoteConfig?: (req: IncomingMessage) => Promise<unknown> | undefined;
   /** Told, after a store's rollup pass, each app that had events written since the last pass (dashboards read again). */
   aggregatesUpdated?: (app: string) => void;
 }
@@ -180,7 +184,10 @@ export function createTelemetryIngest(options: TelemetryServerOptions, deps: Tel
       try {
         if (pathname === TELEMETRY_CONFIG_PATH) {
           if (method !== 'GET' && method !== 'HEAD') throw new HttpError(405, 'method_not_allowed', 'use GET');
-          return sendJson(res, 200, o.config, { 'cache-control': 'public, max-age=60' });
+          const extra = deps.remoteConfig ? configFields(await deps.remoteConfig(req)) : undefined;
+          // Evaluated for a token: only the caller may cache it.
+          const scope = extra && bearer(req) ? 'private' : 'public';
+          return sendJson(res, 200, extra ? { ...o.config, ...extra } : o.config, { 'cache-control': `${scope}, max-age=60` });
         }
         if (pathname !== TELEMETRY_BATCH_PATH) throw new HttpError(404, 'not_found', `no route for ${method} ${pathname}`);
         if (method !== 'POST') throw new HttpError(405, 'method_not_allowed', 'use POST');
@@ -210,4 +217,20 @@ export function createTelemetryIngest(options: TelemetryServerOptions, deps: Tel
     },
     store: o.store,
   };
+}
+
+const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.length <= 1000 && v.every((x) => typeof x === 'string');
+
+/**
+ * The well-formed fields of a remote config that flags set (values a flag edit can make anything):
+ * `enabled`, `sampleRate` in 0..1, `allow` / `deny` / `plugins` string lists; others are left out.
+ */
+function configFields(v: unknown): Partial<RemoteConfig> | undefined {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return undefined;
+  const c = v as Record<string, unknown>;
+  const out: Partial<RemoteConfig> = {};
+  if (typeof c.enabled === 'boolean') out.enabled = c.enabled;
+  if (typeof c.sampleRate === 'number' && c.sampleRate >= 0 && c.sampleRate <= 1) out.sampleRate = c.sampleRate;
+  for (const k of ['allow', 'deny', 'plugins'] as const) if (isStrings(c[k])) out[k] = c[k];
+  return Object.keys(out).length ? out : undefined;
 }
