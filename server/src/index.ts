@@ -137,6 +137,7 @@ export async function createServer(options: ServerOptions): Promise<RealtimeServ
         trustProxy: o.trustProxy,
         apiKeys,
         apiKey: o.apiKey,
+        dev: o.dev,
         aggregatesUpdated: (app) => telemetryLive?.aggregatesUpdated(app),
         // Flags are made below; this runs per request, after start-up.
         remoteConfig: (req) => flags?.telemetryConfig(req),

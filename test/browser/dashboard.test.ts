@@ -7,11 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AggregateFilter, Granularity } from '../../server/src/telemetry/aggregates/types';
 import { chromiumForFile } from '../support/browser';
 import { API_KEY, cleanup, startServer } from '../support/harness';
+import { sqliteStore } from '../../server/src/index';
 import { MemoryAggregates } from '../server-telemetry/memory-aggregates';
 
-// The dashboard page of the real server in real Chromium. The aggregates API is another branch's
-// work: until it lands, the page's requests to it are answered here from an in-memory reader with
-// known rows (the same contract), through Playwright's request routing.
+// The dashboard page of the real server in real Chromium. The first test reads a real SQLite store
+// through the real aggregates API; the others answer the page's aggregate requests from an
+// in-memory reader with known rows (the same contract), through Playwright's request routing, to
+// pin exact figures, filters and edge cases.
 const chrome = chromiumForFile();
 const OUT = resolve('test-output');
 let dir: string;
@@ -87,6 +89,32 @@ async function shot(page: Page, name: string): Promise<string> {
 const refreshes = (page: Page) => page.evaluate(() => (window as unknown as { __dashboard: { refreshes: number } }).__dashboard.refreshes);
 
 describe('telemetry dashboard (/dashboard) in Chromium', () => {
+  it('shows what a real SQLite store rolled up from uploaded events, through the real aggregates API', async () => {
+    const store = sqliteStore({ file: join(dir, 'real.db'), rollupInterval: 0, flushInterval: 20 });
+    const server = await startServer({ dev: true, telemetry: { store, dashboard: true } });
+    const now = Date.now();
+    const ev = (type: string, name: string, i: number, props: Record<string, unknown> = {}) => ({
+      app: 'shop', env: 'production', release: '1.0.0', userId: `u${i % 3}`, sessionId: `s${i % 4}`, type, name, props, ts: now - 30 * 60_000 + i * 1000, rate: 1,
+    });
+    const events = [
+      ...Array.from({ length: 12 }, (_, i) => ev('page', '/cart', i)),
+      ev('error', 'TypeError', 20, { message: 'real store error 42', stack: 'at cart.js:10:5' }),
+    ];
+    const post = await fetch(`${server.httpUrl}/api/telemetry/batch`, { method: 'POST', body: JSON.stringify({ v: 1, events }) });
+    expect(post.status).toBe(202);
+    await store.flush();
+    await store.rollup();
+    const page = await chrome.browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(server.httpUrl + '/dashboard');
+    await page.waitForFunction(() => document.getElementById('status')?.textContent?.startsWith('updated'), null, { timeout: 10_000 });
+    // The default range (24 h, hourly): the 12 page views sit in one hour bucket.
+    await expect.poll(() => page.textContent('#traffic .latest'), { timeout: 5000 }).toContain('views: 12');
+    const errorRows = await page.locator('#errors tbody tr').allTextContents();
+    expect(errorRows.join('\n')).toContain('real store error');
+    await shot(page, 'real-store');
+    await page.close();
+  });
+
   it('dev mode: renders the charts and tables, filters change the request, a $telemetry message refreshes it live', async () => {
     const reader = fixture();
     const server = await startServer({ dev: true, telemetry: { dir, dashboard: true } });

@@ -59,6 +59,8 @@ export interface TelemetryIngestDeps {
    * option's `remoteConfig.telemetry`), merged over `config` by `GET /api/telemetry/config`.
    */
   remoteConfig?: (req: IncomingMessage) => Promise<unknown> | undefined;
+  /** Development mode: the aggregates API answers without the API key, like the dashboard page. */
+  dev?: boolean;
   /** Told, after a store's rollup pass, each app that had events written since the last pass (dashboards read again). */
   aggregatesUpdated?: (app: string) => void;
 }
@@ -82,7 +84,7 @@ export function createTelemetryIngest(options: TelemetryServerOptions, deps: Tel
     changedApps.clear();
     appsFull = false;
   });
-  const aggregates = o.store && deps.apiKeys ? createAggregatesHandler(o.store, deps.apiKeys, deps.apiKey) : undefined;
+  const aggregates = o.store && deps.apiKeys ? createAggregatesHandler(o.store, deps.apiKeys, deps.apiKey, Date.now, deps.dev === true) : undefined;
   const schema = telemetryBatch(o.maxEvents);
   const allow = o.config.allow ?? [];
   const deny = o.config.deny ?? [];

@@ -25,21 +25,29 @@ function time(q: URLSearchParams, field: string, fallback: number): number {
  * `{ rows: [...] }` (`summary`: `{ summary }`; `dimensions`: `{ apps, envs, releases }`).
  * Defaults: `to` now, `from` 24 h before `to`, `granularity` hour, `limit` the reader's.
  */
-export function createAggregatesHandler(reader: AggregateReader, gate: ApiKeyGate, apiKey: string | Record<string, string> | undefined, now: () => number = Date.now) {
+export function createAggregatesHandler(
+  reader: AggregateReader,
+  gate: ApiKeyGate,
+  apiKey: string | Record<string, string> | undefined,
+  now: () => number = Date.now,
+  /** Development mode: a request without `Authorization` is answered (the dashboard is open there too); a key sent is still checked. */
+  dev = false,
+) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const method = req.method ?? 'GET';
     if (method !== 'GET' && method !== 'HEAD') {
       res.setHeader('allow', 'GET');
       throw new HttpError(405, 'method_not_allowed', 'use GET');
     }
-    const { key, refuse } = gate.check(req, 'the aggregates API is disabled: the server has no apiKey');
+    const open = dev && req.headers.authorization === undefined;
+    const { key, refuse } = open ? { key: '', refuse: undefined } : gate.check(req, 'the aggregates API is disabled: the server has no apiKey');
     const q = new URL(req.url ?? '/', 'http://localhost').searchParams;
     const kind = q.get('kind') as Kind | null;
     if (!kind || !KINDS.includes(kind)) throw badField('kind', `must be one of ${KINDS.join(', ')}`);
     const app = q.get('app') ?? '';
     if (kind !== 'dimensions' && !app) throw badField('app', 'is required');
     if (app.length > 100) throw badField('app', 'at most 100 characters');
-    if (typeof apiKey === 'object') {
+    if (refuse && typeof apiKey === 'object') {
       if (!app) throw badField('app', 'is required with per-app API keys');
       const expected = Object.hasOwn(apiKey, app) ? apiKey[app] : undefined;
       if (expected === undefined || !sameSecret(key, expected)) refuse('wrong API key for this app');

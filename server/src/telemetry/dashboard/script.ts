@@ -69,7 +69,9 @@ function fillSelect(el, values, keep, any) {
 const charts = new Map();
 const fmt = (v) => (v === null || v === undefined || Number.isNaN(v) ? '–' : Math.round(v * 100) / 100);
 
-function chart(id, labels, columns, scales) {
+// The x axis spans the chosen range (seconds), not just the buckets that have data: one bucket
+// alone would otherwise stretch the axis over years.
+function chart(id, labels, columns, scales, range) {
   const el = $(id);
   charts.get(id)?.destroy();
   const colors = ['#2563eb', '#16a34a', '#dc2626', '#9333ea', '#ea580c'];
@@ -77,7 +79,7 @@ function chart(id, labels, columns, scales) {
     width: Math.max(300, el.clientWidth - 8),
     height: 200,
     legend: { live: true },
-    scales: { x: { time: true } },
+    scales: { x: range ? { time: true, range: () => [range.from / 1000, range.to / 1000] } : { time: true } },
     axes: [{}, { size: 60 }].concat(scales && scales.right ? [{ side: 1, scale: 'right', grid: { show: false }, size: 60 }] : []),
     series: [{}].concat(labels.map((label, i) => ({ label, stroke: colors[i % colors.length], width: 2, scale: scales && scales.right && scales.right.includes(label) ? 'right' : 'y', points: { show: columns[0].length < 3 } }))),
   };
@@ -148,11 +150,11 @@ async function refresh() {
     ]);
     if (mine !== newestRefresh) return;
     const views = byBucket(traffic, ['views', 'users', 'sessions']);
-    chart('traffic', ['views', 'users', 'sessions'], views);
-    chart('latency', ['p50 ms', 'p95 ms', 'p99 ms'], byBucket(api, ['p50', 'p95', 'p99'], (r) => r.count));
+    chart('traffic', ['views', 'users', 'sessions'], views, undefined, f);
+    chart('latency', ['p50 ms', 'p95 ms', 'p99 ms'], byBucket(api, ['p50', 'p95', 'p99'], (r) => r.count), undefined, f);
     const counts = byBucket(realtime, ['sessions', 'disconnects', 'reconnects', 'gaps']);
     const rtt = byBucket(realtime, [(r) => r.rtt.p95], (r) => r.rtt.count);
-    chart('realtime', ['sessions', 'disconnects', 'reconnects', 'gaps', 'rtt p95 ms'], counts.concat([rtt[1]]), { right: ['rtt p95 ms'] });
+    chart('realtime', ['sessions', 'disconnects', 'reconnects', 'gaps', 'rtt p95 ms'], counts.concat([rtt[1]]), { right: ['rtt p95 ms'] }, f);
     table('errors', ['fingerprint', 'message', 'frame', 'count', 'users', 'first seen', 'last seen'],
       errors.map((e) => [e.fingerprint.slice(0, 12), e.message, e.frame, e.count, e.users, time(e.firstSeen), time(e.lastSeen)]));
     // p75 per page and metric, weighted by samples over the range.
