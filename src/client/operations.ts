@@ -156,12 +156,9 @@ export class Operations {
     op.span = undefined;
     if (list.size) return;
     this.lists_!.delete(span);
-    // Nothing left: no timer and no table (an idle client holds neither).
-    if (!this.lists_!.size) {
-      this.timers_.clearTimeout(this.timer_);
-      this.at_ = Infinity;
-      this.lists_ = undefined;
-    }
+    // Nothing left: no table. The timer stays armed and fires once for nothing: clearing it here
+    // would make every sequential request arm a new one (the cost this module removes).
+    if (!this.lists_!.size) this.lists_ = undefined;
   }
 
   /** Fire at `at` unless the timer already fires sooner. */
