@@ -116,3 +116,21 @@ export function limitKey(ip: string): string {
   const groups = bare.includes('::') ? [...left, ...Array<string>(Math.max(0, 8 - left.length - width)).fill('0'), ...right] : left;
   return groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':') + '::/64';
 }
+
+/**
+ * Answer CORS for a browser-facing route: `origins` `'*'` allows any origin, a list only those
+ * (with `Vary: Origin`); `headers` are the route's allow/expose headers. A preflight (`OPTIONS`)
+ * is answered here (204, or 403 for an origin not allowed): returns `true` when the request is done.
+ */
+export function answerCors(req: IncomingMessage, res: ServerResponse, origins: '*' | string[], headers: Record<string, string>): boolean {
+  const origin = req.headers.origin;
+  const allowed = origins === '*' ? '*' : origin && origins.includes(origin) ? origin : undefined;
+  if (origins !== '*') res.setHeader('vary', 'Origin');
+  if (allowed) {
+    res.setHeader('access-control-allow-origin', allowed);
+    for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
+  }
+  if (req.method !== 'OPTIONS') return false;
+  res.writeHead(allowed ? 204 : 403).end();
+  return true;
+}

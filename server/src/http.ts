@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { clientBundlePath, demoFiles, demoHtml } from './demo';
-import { HttpError, isAbort, sendHttpError, sendJson } from './http-util';
+import { HttpError, answerCors, isAbort, sendHttpError, sendJson } from './http-util';
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
 import { sendFile, serveStatic } from './static';
@@ -72,19 +72,7 @@ export function createRouter(deps: RouterDeps): (req: IncomingMessage, res: Serv
 
     // `/dev/token` exists only in dev mode; outside it, not even its preflight is answered.
     const corsPath = pathname === '/dev/token' ? deps.devToken !== undefined : CORS_PATHS.has(pathname);
-    if (corsPath && deps.corsOrigins !== undefined) {
-      const origin = req.headers.origin;
-      const allowed = deps.corsOrigins === '*' ? '*' : origin && deps.corsOrigins.includes(origin) ? origin : undefined;
-      if (deps.corsOrigins !== '*') res.setHeader('vary', 'Origin');
-      if (allowed) {
-        res.setHeader('access-control-allow-origin', allowed);
-        for (const [k, v] of Object.entries(CORS_HEADERS)) res.setHeader(k, v);
-      }
-      if (method === 'OPTIONS') {
-        res.writeHead(allowed ? 204 : 403).end();
-        return;
-      }
-    }
+    if (corsPath && deps.corsOrigins !== undefined && answerCors(req, res, deps.corsOrigins, CORS_HEADERS)) return;
     if (deps.alerts && isAlertsPath(pathname)) return deps.alerts(req, res, pathname);
     if (deps.telemetry && pathname.startsWith('/api/telemetry/')) return deps.telemetry(req, res);
     if (deps.dashboard && isDashboardPath(pathname)) return deps.dashboard(req, res, pathname);

@@ -1,5 +1,3 @@
-import { createServer as createHttpServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createServer, TELEMETRY_TOPIC } from '../../server/src/index';
 import { API_KEY, cleanup, client, onCleanup, signToken, startServer, waitFor, waitForState } from '../support/harness';
 import { MemoryAggregates } from './memory-aggregates';
+import { webhookReceiver } from '../support/receiver';
 
 const MIN = 60_000;
 let dir: string;
@@ -18,21 +17,7 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** A local webhook receiver that records JSON bodies. */
-async function receiver() {
-  const bodies: unknown[] = [];
-  const server: Server = createHttpServer((req, res) => {
-    let text = '';
-    req.on('data', (c: Buffer) => (text += c.toString()));
-    req.on('end', () => {
-      bodies.push(JSON.parse(text));
-      res.end('ok');
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  onCleanup(() => new Promise((r) => server.close(r)));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, bodies };
-}
+const receiver = webhookReceiver;
 
 /** A server with alerts on a fake clock and captured evaluation timer: `round()` runs one evaluation. */
 async function alertsServer(hookUrl: string) {

@@ -1,11 +1,10 @@
-import { createServer as createHttpServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TELEMETRY_TOPIC, sqliteStore } from '../../server/src/index';
-import { API_KEY, cleanup, client, onCleanup, signToken, startServer, waitFor, waitForState } from '../support/harness';
+import { API_KEY, cleanup, client, signToken, startServer, waitFor, waitForState } from '../support/harness';
+import { webhookReceiver } from '../support/receiver';
 
 let dir: string;
 beforeEach(async () => {
@@ -36,18 +35,7 @@ const event = (type: string, name: string, ts: number, props: Record<string, unk
  */
 describe('telemetry backend end to end (SQLite store, aggregates, live update, alert webhook)', () => {
   it('ingested events reach the aggregates, dashboards hear of the rollup, and an error-rate rule fires its webhook', async () => {
-    const hooks: unknown[] = [];
-    const receiver = createHttpServer((req, res) => {
-      let text = '';
-      req.on('data', (c: Buffer) => (text += c.toString()));
-      req.on('end', () => {
-        hooks.push(JSON.parse(text));
-        res.end('ok');
-      });
-    });
-    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
-    onCleanup(() => new Promise((r) => receiver.close(r)));
-    const hookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+    const { url: hookUrl, bodies: hooks } = await webhookReceiver();
 
     // Rollups by hand (`rollup()`), so the test decides when aggregates change.
     const store = sqliteStore({ file: join(dir, 'telemetry.db'), rollupInterval: 0, flushInterval: 20 });

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ApiKeyGate } from '../api-key';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TokenAuthority } from '../auth';
-import { HttpError, bearer, readJson, sendJson } from '../http-util';
+import { HttpError, answerCors, bearer, readJson, sendJson } from '../http-util';
 import { firstIssue, flagDefinition, flagKey } from './definitions';
 import { evaluateAll, type FlagResult } from './evaluate';
 import { flagContextOf } from './live';
@@ -95,18 +95,7 @@ export function createFlagRoutes(deps: FlagRoutesDeps): FlagRoutes {
     const method = req.method ?? 'GET';
     if (BROWSER_PATHS.has(pathname)) {
       // Any origin by default: the credential is a bearer token a foreign page does not have.
-      const list = deps.corsOrigins;
-      const origin = req.headers.origin;
-      const allowed = list === undefined ? '*' : origin && list.includes(origin) ? origin : undefined;
-      if (list !== undefined) res.setHeader('vary', 'Origin');
-      if (allowed) {
-        res.setHeader('access-control-allow-origin', allowed);
-        for (const [k, v] of Object.entries(CORS_HEADERS)) res.setHeader(k, v);
-      }
-      if (method === 'OPTIONS') {
-        res.writeHead(allowed ? 204 : 403).end();
-        return;
-      }
+      if (answerCors(req, res, deps.corsOrigins ?? '*', CORS_HEADERS)) return;
     }
     if (pathname === '/api/flags') {
       if (method !== 'GET') throw notAllowed(res, 'GET');
