@@ -38,7 +38,14 @@ export default [
     // per idle connected client (bench/mem.mjs). The 6.5 KiB is not met; what is left to
     // cut is validation (options ~1.9 KB, frame validators ~2.2 KB minified) the hostile-server
     // and bad-input rules require.
-    limit: '7.4 KiB',
+    // 7.8 KiB until the idle client reached the 4 KB of heap (6.62 → 3.86-3.91 KB,
+    // bench/mem.mjs): one heartbeat timer and scan for every client of a clock, no stability
+    // timer (a time checked at the next loss), the connect request bounded by connectTimeout
+    // alone (no deadline timer left armed), a closure-free WebSocket link (shared handlers, the
+    // link under a symbol on the socket), maps and bound functions made on first use, shared
+    // default reconnect policy and state snapshots: 7.51 → 7.95 kB (+440 B). The two goals pull
+    // against each other; the 6.5 KiB one is not met.
+    limit: '7.8 KiB',
     modifyEsbuildConfig: esm,
   },
   {

@@ -63,9 +63,11 @@ async function client(kind, port) {
     open1 = async () => {
       const rt = createClient({ url: `ws://127.0.0.1:${port}/ws`, app: 'bench' });
       rt.on('message', () => {});
-      const up = new Promise((r) => rt.on('connected', r));
-      rt.connect();
-      await up;
+      // The bench's own listener goes once connected, as raw ws and partysocket use `{ once: true }`.
+      await new Promise((r) => {
+        const off = rt.on('connected', () => (off(), r()));
+        rt.connect();
+      });
       return rt;
     };
   }

@@ -18,7 +18,7 @@ import { randomId } from '../util/ids';
 import { MAX_DELAY, type Timers } from '../util/timers';
 import type { Environment } from '../util/environment';
 import { RealtimeError, fromWire } from './errors';
-import { Heartbeat } from './heartbeat';
+import { overdue, unwatch, watch, type Watched } from './heartbeat';
 import { BATCH_BOUND, MAX_FRAME_BOUND, PING_BOUND, REFRESH_INTERVAL, RETRY_AFTER_BOUND, clamp } from './limits';
 import { resolveOptions, type ClientOptions, type ResolvedOptions } from './options';
 import type { SchemaOutput, StandardSchemaV1 } from './schema';
@@ -27,6 +27,7 @@ import { Presence, type OnlineCount } from './presence';
 import { SavedState } from './saved-state';
 import { UNAUTHORIZED, mayReconnect, type ConnectionSnapshot, type ConnectionState, type LinkEnd, type StateChange } from './state';
 import {
+  NO_STREAMS,
   Subscriptions,
   type GapInfo,
   type MessageHandler,
@@ -237,11 +238,11 @@ class Link implements TransportHandlers {
  * one object and a few small tables, not ~50 closures (bench/mem.mjs). Internal members end in
  * `_` (shortened in the bundle, see tsup.config.ts); the public API is {@link RealtimeClient}.
  */
-class Client extends Emitter<ClientEvents> implements RealtimeClient {
+class Client extends Emitter<ClientEvents> implements RealtimeClient, Watched {
   private readonly o_: ResolvedOptions;
   private readonly timers_: Timers;
   private readonly tokenFn_: boolean;
-  private snapshot_: ConnectionSnapshot = { state: 'idle' };
+  private snapshot_: ConnectionSnapshot = snapshotOf('idle');
   private link_?: Link;
   /** The current link accepted `connect` and everything owed to it was sent. */
   private ready_?: boolean;
@@ -257,8 +258,13 @@ class Client extends Emitter<ClientEvents> implements RealtimeClient {
   /** `pause()` holds attempts back; `owed`: one is due at `resume()`. */
   private paused_?: boolean;
   private owed_?: boolean;
-  /** The current link's timer: the connect timeout until `connect` is accepted, then the stability timer. */
-  private linkTimer_: unknown;
+  /** The current link's connect timeout, until `connect` is accepted. */
+  private connectTimer_: unknown;
+  /**
+   * When the current link counts as stable (`reconnect.stableAfter` after it was accepted): lost
+   * after that, the attempt counters start again. A time, not a timer: an idle client holds none.
+   */
+  private stableAt_ = 0;
   /** Every request in flight and every app operation waiting for a connection. */
   private readonly ops_: Operations;
   private readonly subs_: Subscriptions;
@@ -266,7 +272,9 @@ class Client extends Emitter<ClientEvents> implements RealtimeClient {
   private readonly saved_?: SavedState;
   /** Online-count watches, made on the first `onlineCount` (most clients never watch one). */
   private presence_?: Presence;
-  private readonly heartbeat_: Heartbeat;
+  /** Heartbeat ticks since the last inbound frame, and the heartbeat group judging the link (see heartbeat.ts). */
+  idle_ = 0;
+  beats_?: Watched['beats_'];
   /** Saved stream positions and publishes, read at creation; the first connect waits for it (then dropped). */
   private restored_?: Promise<void>;
 
@@ -278,13 +286,8 @@ class Client extends Emitter<ClientEvents> implements RealtimeClient {
     this.ops_ = new Operations(o.timers_, o.outboxSize_, this);
     this.subs_ = new Subscriptions(this);
     if (o.storage_) {
-      this.saved_ = new SavedState(o.storage_, `sdk-realtime:${o.app_}:`, this.subs_.positions_, this.ops_, (e) => this.fail_('internal', 'storage failed', e));
+      this.saved_ = new SavedState(o.storage_, `sdk-realtime:${o.app_}:`, this.subs_, this.ops_, (e) => this.fail_('internal', 'storage failed', e));
     }
-    this.heartbeat_ = new Heartbeat(o.timers_, () => {
-      const reason = 'heartbeat timeout';
-      this.fail_('transport', reason);
-      if (this.link_) this.drop_(this.link_, { code: 1006, reason });
-    });
     this.restored_ = this.restore_();
   }
 
@@ -294,9 +297,18 @@ class Client extends Emitter<ClientEvents> implements RealtimeClient {
     return this.snapshot_.state;
   }
 
-  /** Own functions, so `useSyncExternalStore(client.subscribeState, client.getSnapshot)` works unbound. */
-  readonly subscribeState = (listener: () => void): (() => void) => this.on('state', listener);
-  readonly getSnapshot = (): ConnectionSnapshot => this.snapshot_;
+  /**
+   * Bound functions, so `useSyncExternalStore(client.subscribeState, client.getSnapshot)` works
+   * unbound; made on first read and kept (the same function every time), not per client up front.
+   */
+  get subscribeState(): (listener: () => void) => () => void {
+    return this.subscribeState_ || (this.subscribeState_ = (listener) => this.on('state', listener));
+  }
+  get getSnapshot(): () => ConnectionSnapshot {
+    return this.getSnapshot_ || (this.getSnapshot_ = () => this.snapshot_);
+  }
+  private subscribeState_?: (listener: () => void) => () => void;
+  private getSnapshot_?: () => ConnectionSnapshot;
 
   connect(): void {
     if (this.link_ || this.owed_) return;
@@ -384,7 +396,7 @@ class Client extends Emitter<ClientEvents> implements RealtimeClient {
   private setState_(state: ConnectionState, reason?: string): void {
     const prev = this.snapshot_.state;
     if (prev == state) return;
-    this.snapshot_ = { state, reason };
+    this.snapshot_ = snapshotOf(state, reason);
     this.emit_('state', { state, prev, reason });
   }
 
@@ -399,8 +411,9 @@ class Client extends Emitter<ClientEvents> implements RealtimeClient {
     frame: WithoutId<Exclude<ClientFrame, { t: 'ping' | 'pong' }>>,
     ok: (r: never) => void,
     no: (e: RealtimeError) => void = (e) => this.report_(e),
+    timeout = this.o_.requestTimeout_,
   ): void {
-    this.send_(encodeFrame({ ...frame, id: this.ops_.request_({ ok, fail: no }, this.o_.requestTimeout_) } as ClientFrame));
+    this.send_(encodeFrame({ ...frame, id: this.ops_.request_({ ok, fail: no }, timeout) } as ClientFrame));
   }
 
   /**
@@ -514,7 +527,7 @@ class Client extends Emitter<ClientEvents> implements RealtimeClient {
       return this.drop_(l, { code: 1006, reason });
     }
     if (this.link_ != l) return;
-    this.linkTimer_ = this.timers_.setTimeout(() => {
+    this.connectTimer_ = this.timers_.setTimeout(() => {
       const reason = 'connect timeout';
       this.fail_('timeout', reason);
       this.drop_(l, { code: 4000 /* CloseCode.HandshakeTimeout */, reason });
@@ -536,6 +549,8 @@ class Client extends Emitter<ClientEvents> implements RealtimeClient {
       { t: 'connect', v: PROTOCOL_VERSION, app: o.app_, token: l.token_, device: o.deviceId_, streams },
       (r: ConnectResult) => !l.dead && (usable(r) ? this.connected_(r, streams) : refused(new RealtimeError('bad_frame', 'bad connect reply'))),
       refused,
+      // No deadline of its own: `connectTimeout` bounds the handshake (and no timer is left armed after it).
+      Infinity,
     );
   }
 
@@ -543,17 +558,17 @@ class Client extends Emitter<ClientEvents> implements RealtimeClient {
     const timers = this.timers_;
     const reconnect = this.o_.reconnect_;
     const subs = this.subs_;
-    timers.clearTimeout(this.linkTimer_);
+    timers.clearTimeout(this.connectTimer_);
+    this.connectTimer_ = undefined;
     this.maxFrame_ = clamp(r.maxFrame, MAX_FRAME_BOUND);
-    if (this.o_.heartbeat_ !== false) this.heartbeat_.start_(clamp(r.ping, PING_BOUND) + this.o_.heartbeat_);
+    if (this.o_.heartbeat_ !== false) watch(this, timers, clamp(r.ping, PING_BOUND) + this.o_.heartbeat_);
     // Only this connection's own personal streams, looked up by name: the size of `streams` does not matter.
-    const granted: string[] = (subs.granted_ = []);
-    for (const s of [r.user && 'user:' + r.user, r.device && 'device:' + r.device]) {
-      const res = s && r.streams[s];
-      if (!res) continue;
-      granted.push(s);
+    const granted = [r.user && 'user:' + r.user, r.device && 'device:' + r.device].filter((s): s is string => !!s && !!r.streams[s]);
+    // None (an anonymous connection): the shared empty list, not one of its own.
+    subs.granted_ = granted.length ? granted : NO_STREAMS;
+    for (const s of granted) {
       try {
-        subs.recover_(s, res, sent[s]);
+        subs.recover_(s, r.streams[s]!, sent[s]);
       } catch (error) {
         this.fail_('bad_frame', 'bad connect result', error);
       }
@@ -568,8 +583,7 @@ class Client extends Emitter<ClientEvents> implements RealtimeClient {
     const app = this.ops_.app_;
     if (app) for (const op of app) if (op.id === undefined) this.sendOp_(op);
     this.ready_ = true;
-    // Refusals in a row also count until the link proved stable: accept-then-4100 cannot loop at once.
-    if (reconnect) this.linkTimer_ = timers.setTimeout(() => (this.attempt_ = this.refusals_ = 0), reconnect.stableAfter);
+    if (reconnect) this.stableAt_ = timers.now() + reconnect.stableAfter;
     this.setState_('connected');
     this.emit_('connected', { client: r.client, user: r.user, device: r.device, reconnected: !!this.everConnected_ });
     this.everConnected_ = true;
@@ -577,7 +591,7 @@ class Client extends Emitter<ClientEvents> implements RealtimeClient {
 
   /** One inbound frame of the live link `l`. */
   frame_(l: Link, data: string | ArrayBuffer): void {
-    this.heartbeat_.beat_();
+    this.idle_ = 0;
     const d = decodeServerFrame(data, this.o_.maxInboundFrame_);
     if (!d.ok) {
       // A malformed reply still ends the request it names (a connect attempt ends at once); anything else is reported.
@@ -630,8 +644,8 @@ class Client extends Emitter<ClientEvents> implements RealtimeClient {
     this.ready_ = false;
     this.subs_.offline_();
     this.saved_?.save_();
-    this.timers_.clearTimeout(this.linkTimer_);
-    this.heartbeat_.stop_();
+    this.timers_.clearTimeout(this.connectTimer_);
+    unwatch(this);
     l.conn?.close(1000, reason);
   }
 
@@ -648,6 +662,9 @@ class Client extends Emitter<ClientEvents> implements RealtimeClient {
     const lost = new RealtimeError('transport', `connection lost: ${reason}`);
     this.unlink_(l, reason);
     this.ops_.lost_(lost);
+    // Refusals in a row also count until the link proved stable: accept-then-4100 cannot loop at once.
+    if (this.stableAt_ && timers.now() >= this.stableAt_) this.attempt_ = this.refusals_ = 0;
+    this.stableAt_ = 0;
     this.refusals_ = code == UNAUTHORIZED ? this.refusals_ + 1 : 0;
     const exhausted = reconnect && this.attempt_ >= reconnect.maxAttempts;
     if (!reconnect || exhausted || !mayReconnect(end, this.tokenFn_, this.refusals_)) {
@@ -675,7 +692,14 @@ class Client extends Emitter<ClientEvents> implements RealtimeClient {
   /** The app came to the foreground: retry now, and judge the link against the clock (timers may have been frozen). */
   visible_(): void {
     this.wake_();
-    if (this.ready_) this.heartbeat_.check_();
+    if (this.ready_ && overdue(this, this.timers_.now())) this.heartbeatDead_();
+  }
+
+  /** No inbound frame for the whole heartbeat window: the link is half-open. */
+  heartbeatDead_(): void {
+    const reason = 'heartbeat timeout';
+    this.fail_('transport', reason);
+    if (this.link_) this.drop_(this.link_, { code: 1006, reason });
   }
 
   /** The app went to the background: save now (it may be killed there). */
@@ -706,6 +730,14 @@ class Client extends Emitter<ClientEvents> implements RealtimeClient {
     this.attempt_ = this.refusals_ = 0;
     this.setState_('closed', reason);
   }
+}
+
+/** Snapshots without a reason, one per state for every client (frozen: they are shared). */
+const plainSnapshots: { [S in ConnectionState]?: ConnectionSnapshot } = {};
+
+/** The snapshot of `state`: a new object only when it carries a reason. */
+function snapshotOf(state: ConnectionState, reason?: string): ConnectionSnapshot {
+  return reason === undefined ? (plainSnapshots[state] ||= Object.freeze({ state })) : { state, reason };
 }
 
 /** Create a client. Validates `options` (a `TypeError` names the bad one); connects on `connect()`. */

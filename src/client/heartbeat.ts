@@ -3,63 +3,99 @@ import type { Timers } from '../util/timers';
 /** Ticks per window. Detection comes within one tick after the window: at most 1/8 late, never early. */
 const TICKS = 8;
 
+/** A connection whose link is judged by the heartbeat (the client: no object of its own per client). */
+export interface Watched {
+  /** Ticks of its group since its last inbound frame; an inbound frame sets it to 0 (one assignment per frame). */
+  idle_: number;
+  /** Its group while watched. */
+  beats_?: Group;
+  /** No inbound frame for a whole window: the link is half-open. */
+  heartbeatDead_(): void;
+}
+
 /**
- * Detects a half-open link: no inbound frame for a whole window.
- *
- * A timer ticks every window / 8; `beat` only clears an idle count (no clock read, no timer churn
- * per frame). More than 8 ticks in a row without a frame → `onDead`. Each tick that saw frames
- * records when the previous tick ran, so `check` can also judge a gap the ticks slept through
- * (frozen timers in a background tab or a suspended app).
+ * Every watched connection of one clock and one window: one timer ticks every window / 8 for all
+ * of them, so an idle client holds no timer, closure or clock reading of its own (bench/mem.mjs).
+ * A tick counts each member's `idle_` up; past 8, that member's link is dead. A member joining
+ * mid-tick is judged the same way: a frame before a tick is at least 8 ticks old at the 9th.
  */
-export class Heartbeat {
+class Group {
+  private readonly members_ = new Set<Watched>();
   private timer_: unknown;
-  private tick_ = 0;
-  private idle_ = 0;
-  /** No frame came before this time (conservative: the tick before the one that saw a frame). */
-  private alive_ = 0;
-  private prev_ = 0;
-  /** The tick callback, made once per heartbeat on its first start. */
-  private next_?: () => void;
+  /** When the last TICKS + 1 ticks ran (a ring; the group's start before the first ones), for {@link overdue}. */
+  private readonly times_: number[];
+  private at_ = 0;
+  private readonly run_ = () => this.scan_();
 
   constructor(
     private readonly timers_: Timers,
-    private readonly onDead_: () => void,
-  ) {}
-
-  /** Arm with a window of `ms` (server ping interval + client timeout); `0` disables. */
-  start_(ms: number): void {
-    this.stop_();
-    this.idle_ = 0;
-    this.alive_ = this.prev_ = this.timers_.now();
-    this.tick_ = ms / TICKS;
-    // Not `??=`: on a property, ES2020 output spells it with a temporary (more bytes).
-    if (!this.next_) this.next_ = () => {
-      const now = this.timers_.now();
-      if (!this.idle_++) this.alive_ = this.prev_;
-      this.prev_ = now;
-      if (this.idle_ > TICKS) this.dead_();
-      else this.timer_ = this.timers_.setTimeout(this.next_!, this.tick_);
-    };
-    if (ms > 0) this.timer_ = this.timers_.setTimeout(this.next_, this.tick_);
+    readonly tick_: number,
+    private readonly all_: Map<number, Group>,
+  ) {
+    this.times_ = new Array<number>(TICKS + 1).fill(timers_.now());
   }
 
-  /** An inbound frame arrived: the link is alive. One assignment: it runs for every frame. */
-  beat_(): void {
-    this.idle_ = 0;
+  /** When the tick `k` ticks before the last one ran (`k` ≤ TICKS). */
+  ran_(k: number): number {
+    return this.times_[(this.at_ - k + TICKS + 1) % (TICKS + 1)]!;
   }
 
-  /** Check against the clock now (the app came back to the foreground after timers were frozen). */
-  check_(): void {
-    if (this.timer_ !== undefined && this.idle_ && this.timers_.now() - this.alive_ > this.tick_ * (TICKS + 1)) this.dead_();
+  add_(m: Watched): void {
+    this.members_.add(m);
+    m.beats_ = this;
+    if (this.timer_ === undefined) this.timer_ = this.timers_.setTimeout(this.run_, this.tick_);
   }
 
-  stop_(): void {
+  remove_(m: Watched): void {
+    m.beats_ = undefined;
+    this.members_.delete(m);
+    if (this.members_.size) return;
     this.timers_.clearTimeout(this.timer_);
     this.timer_ = undefined;
+    this.all_.delete(this.tick_);
   }
 
-  private dead_(): void {
-    this.stop_();
-    this.onDead_();
+  private scan_(): void {
+    this.timer_ = undefined;
+    this.at_ = (this.at_ + 1) % (TICKS + 1);
+    this.times_[this.at_] = this.timers_.now();
+    // O(members) per tick: O(1) per connection, whatever their number.
+    for (const m of this.members_) {
+      if (++m.idle_ <= TICKS) continue;
+      this.remove_(m);
+      m.heartbeatDead_();
+    }
+    if (this.members_.size && this.timer_ === undefined) this.timer_ = this.timers_.setTimeout(this.run_, this.tick_);
   }
+}
+
+/** The groups of each clock (tests inject their own), by tick length. */
+const groups = new WeakMap<Timers, Map<number, Group>>();
+
+/** Judge `m`'s link with a window of `ms` (server ping interval + client timeout) from now; `0` or less: not at all. */
+export function watch(m: Watched, timers: Timers, ms: number): void {
+  unwatch(m);
+  m.idle_ = 0;
+  if (!(ms > 0)) return;
+  const tick = ms / TICKS;
+  let byTick = groups.get(timers);
+  if (!byTick) groups.set(timers, (byTick = new Map()));
+  let g = byTick.get(tick);
+  if (!g) byTick.set(tick, (g = new Group(timers, tick, byTick)));
+  g.add_(m);
+}
+
+/** Stop judging `m`. */
+export function unwatch(m: Watched): void {
+  m.beats_?.remove_(m);
+}
+
+/**
+ * Judge `m` against the clock `now` (the app came back after timers were frozen, when no tick
+ * ran): taken as silent since the tick before the one that first found it idle — `idle_` ticks
+ * before the last — and dead if that is over a window and a tick ago.
+ */
+export function overdue(m: Watched, now: number): boolean {
+  const g = m.beats_;
+  return !!g && m.idle_ > 0 && now - g.ran_(m.idle_) > g.tick_ * (TICKS + 1);
 }

@@ -28,7 +28,7 @@ export interface Op {
   id?: number;
   /** Absolute deadline (ms, the timers' clock). */
   due?: number;
-  /** The timeout `due` was set from: the deadline list it is in; `undefined` once ended. */
+  /** The timeout `due` was set from: the deadline list it is in (`Infinity`: none); `undefined` once ended. */
   span?: number;
 }
 
@@ -56,8 +56,8 @@ export class Operations {
   app_?: Set<Op>;
   private lists_?: Map<number, Set<Op>>;
   private timer_: unknown;
-  /** When the timer fires (`Infinity`: not armed). */
-  private at_ = Infinity;
+  /** When the timer fires (`0`: not armed; a small integer, not a boxed `Infinity` per client). */
+  private at_ = 0;
 
   constructor(
     private readonly timers_: Timers,
@@ -142,6 +142,8 @@ export class Operations {
   // ---------------------------------------------------------------- deadlines (one timer)
 
   private expireIn_(op: Op, ms: number): void {
+    // No deadline (the connect request, bounded by the connect timeout): in no list, no timer.
+    if (ms == Infinity) return void (op.span = ms);
     const span = (op.span = Math.min(Math.max(ms, 0), MAX_DELAY));
     const lists = this.lists_ || (this.lists_ = new Map());
     const list = lists.get(span) || new Set();
@@ -151,9 +153,10 @@ export class Operations {
 
   private unlist_(op: Op): void {
     const span = op.span!;
+    op.span = undefined;
+    if (span == Infinity) return;
     const list = this.lists_!.get(span)!;
     list.delete(op);
-    op.span = undefined;
     if (list.size) return;
     this.lists_!.delete(span);
     // Nothing left: no table. The timer stays armed and fires once for nothing: clearing it here
@@ -163,7 +166,7 @@ export class Operations {
 
   /** Fire at `at` unless the timer already fires sooner. */
   private arm_(at: number): void {
-    if (at >= this.at_) return;
+    if (at == Infinity || (this.at_ && at >= this.at_)) return;
     const timers = this.timers_;
     timers.clearTimeout(this.timer_);
     this.at_ = at;
@@ -172,7 +175,7 @@ export class Operations {
 
   /** Expire what is due (the heads of the lists), then arm for the earliest deadline left. */
   private expire_(): void {
-    this.at_ = Infinity;
+    this.at_ = 0;
     const now = this.timers_.now();
     const due: Op[] = [];
     let next = Infinity;

@@ -1,6 +1,7 @@
 import type { PublishFrame, StreamPosition } from '../protocol/frames';
 import type { Storage } from '../storage/types';
 import type { Operations } from './operations';
+import type { Subscriptions } from './subscriptions';
 
 /** A publish as persisted across reloads (its promise cannot survive; its effect can). */
 export type SavedPublish = Omit<PublishFrame, 'id'> & { deadline: number };
@@ -23,8 +24,8 @@ export class SavedState {
   constructor(
     private readonly storage_: Storage,
     private readonly key_: string,
-    /** Last position per stream (the subscriptions' map; loading fills it). */
-    private readonly positions_: Map<string, StreamPosition>,
+    /** Whose stream positions are saved (loading fills them in). */
+    private readonly subs_: Subscriptions,
     /** Where the publishes not yet acknowledged are. */
     private readonly ops_: Operations,
     private readonly report_: (error: unknown) => void,
@@ -36,7 +37,7 @@ export class SavedState {
     try {
       // Written by `save_` below; anything else under these keys is a bug we report.
       for (const [s, p] of JSON.parse((await storage.get(this.key_ + 'streams')) ?? '[]') as [string, StreamPosition][]) {
-        this.positions_.set(s, p);
+        this.subs_.setPosition_(s, p);
       }
       return JSON.parse((await storage.get(this.key_ + 'outbox')) ?? '[]') as SavedPublish[];
     } catch (error) {
@@ -58,7 +59,7 @@ export class SavedState {
       .then(() => {
         this.saving_ = false;
         const storage = this.storage_;
-        void storage.set(this.key_ + 'streams', JSON.stringify([...this.positions_])).catch(this.report_);
+        void storage.set(this.key_ + 'streams', JSON.stringify([...this.subs_.positions_])).catch(this.report_);
         if (this.closed_) return;
         const pubs: SavedPublish[] = [];
         for (const op of this.ops_.app_ || []) if (op.frame!.t == 'pub') pubs.push({ ...(op.frame as SavedPublish), deadline: op.due! });

@@ -90,8 +90,13 @@ class Entry implements Subscription {
     return this.done ? 'unsubscribed' : this.owner_.topics_.get(this.topic)?.live ? 'subscribed' : 'subscribing';
   }
 
-  /** An own function, so `const { unsubscribe } = client.subscribe(…)` works. */
-  readonly unsubscribe = (): void => this.owner_.leave_(this);
+  /**
+   * A bound function, so `const { unsubscribe } = client.subscribe(…)` works; made when read, not
+   * held by every subscription (56 B each, bench/mem.mjs).
+   */
+  get unsubscribe(): () => void {
+    return () => this.owner_.leave_(this);
+  }
 }
 
 /** The handlers of one topic, with the result of its last confirmation (`undefined` while none). */
@@ -126,22 +131,32 @@ const RECENT_IDS = 1000;
 const isPersonal = (stream: string) => /^(user|device):/.test(stream);
 
 /**
+ * The empty map every client reads until it writes its first entry: an empty Map costs ~180 B of
+ * heap, and many clients never subscribe (bench/mem.mjs). Only read and deleted from, never set.
+ */
+const NONE = new Map<never, never>();
+
+/** No personal streams: shared, like {@link NONE}. */
+export const NO_STREAMS: readonly string[] = [];
+
+/**
  * Topics, their handlers and the last position delivered per stream; in-order, de-duplicated
  * delivery. Methods on the prototype: a client pays for the maps, not for closures.
  */
 export class Subscriptions {
-  /** Topics with at least one handler. */
-  readonly topics_ = new Map<string, Topic>();
+  /** Topics with at least one handler (the shared empty map until the first: {@link topicsW_}). */
+  topics_: Map<string, Topic> = NONE;
   /**
    * Last position delivered per stream, to resume from: subscribed topics, personal streams, and
-   * positions restored from storage (a topic's is dropped when its last handler leaves).
+   * positions restored from storage (a topic's is dropped when its last handler leaves). The
+   * shared empty map until the first is set ({@link setPosition_}).
    */
-  readonly positions_ = new Map<string, StreamPosition>();
+  positions_: Map<string, StreamPosition> = NONE;
   /**
    * This connection's own personal streams: those the last `connect` result named for its `user`
    * and `device`. With the subscribed topics, the only streams whose messages are delivered.
    */
-  granted_: string[] = [];
+  granted_: readonly string[] = NO_STREAMS;
   /**
    * Recent ids, bounded: a Set iterates in insertion order, so its first id is the oldest. Made
    * on the first message that can arrive twice (most clients never get one).
@@ -154,7 +169,7 @@ export class Subscriptions {
     const entry = new Entry(topic, fn, opts, this);
     let t = this.topics_.get(topic);
     const first = !t;
-    if (!t) this.topics_.set(topic, (t = new Set()));
+    if (!t) (this.topics_ == NONE ? (this.topics_ = new Map()) : this.topics_).set(topic, (t = new Set()));
     t.add(entry);
     if (first) this.hooks_.sub_(topic);
     return entry;
@@ -188,7 +203,7 @@ export class Subscriptions {
     if (!isPosition(r)) throw r;
     let pos = this.positions_.get(stream);
     if (!pos || pos.epoch !== r.epoch) {
-      this.positions_.set(stream, (pos = { epoch: r.epoch, offset: since && since.epoch === r.epoch ? since.offset : 0 }));
+      this.setPosition_(stream, (pos = { epoch: r.epoch, offset: since && since.epoch === r.epoch ? since.offset : 0 }));
     }
     // Only well-formed messages of this stream are replayed; anything else is a gap.
     let recovered = r.recovered !== false;
@@ -240,7 +255,7 @@ export class Subscriptions {
     const pos = positions.get(stream);
     if (!fresh) {
       // not ours: only its `also` streams may be
-    } else if (!pos) positions.set(stream, { epoch: m.epoch, offset: m.offset });
+    } else if (!pos) this.setPosition_(stream, { epoch: m.epoch, offset: m.offset });
     else if (pos.epoch !== m.epoch) {
       pos.epoch = m.epoch;
       pos.offset = m.offset;
@@ -269,6 +284,11 @@ export class Subscriptions {
     if ((also || replayed) && this.seen_(m.id)) return;
     for (const s of more) this.dispatch_(s, m);
     this.hooks_.emit_('message', m);
+  }
+
+  /** Record the position of `stream` (the first one makes this client's own map). */
+  setPosition_(stream: string, p: StreamPosition): void {
+    (this.positions_ == NONE ? (this.positions_ = new Map()) : this.positions_).set(stream, p);
   }
 
   /** A subscribed topic or one of this connection's own personal streams. */
