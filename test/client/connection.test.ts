@@ -148,6 +148,19 @@ describe('connection state machine', () => {
     expect(errors()).toContain('timeout');
     expect(fake.link.closedByClient).toBeDefined();
   });
+  it('bounds the connect request by connectTimeout alone, not requestTimeout', async () => {
+    const { client, fake, errors, advance } = setup({ connectTimeout: 2_000, requestTimeout: 100 });
+    client.connect();
+    await tick();
+    fake.link.open();
+    await advance(1_000);
+    // Ten request timeouts later the handshake is still owed its answer.
+    expect(client.state).toBe('connecting');
+    expect(errors()).toEqual([]);
+    await advance(1_000);
+    expect(client.state).toBe('reconnecting');
+    expect(errors()).toEqual(['timeout']);
+  });
 });
 
 describe('heartbeat', () => {
@@ -177,6 +190,26 @@ describe('heartbeat', () => {
     // Timers frozen in the background: the clock moves, no tick runs.
     vi.setSystemTime(Date.now() + 60_000);
     await vi.advanceTimersByTimeAsync(400); // one late tick
+    environment.becomeVisible();
+    await tick();
+    expect(client.state).toBe('reconnecting');
+  });
+
+  it('on becoming visible, judges a link that missed several ticks by the time since its last frame', async () => {
+    const { client, environment, advance, connect } = setup({ heartbeat: { timeout: 1_000 } });
+    await connect({ ping: 2_000 }); // window 3 s, ticks of 375 ms
+    await advance(800); // two ticks without a frame
+    environment.becomeVisible();
+    await tick();
+    expect(client.state).toBe('connected');
+    // Frozen timers: 2.5 s pass with no tick; 3.3 s since the link was heard is under window + tick (3.375 s).
+    vi.setSystemTime(Date.now() + 2_500);
+    environment.becomeVisible();
+    await tick();
+    expect(client.state).toBe('connected');
+    // One late tick: idle for 3 ticks, silent since before the first (3.7 s ago, over window + tick);
+    // counted from the second tick it would be 3.325 s, not dead.
+    await advance(400);
     environment.becomeVisible();
     await tick();
     expect(client.state).toBe('reconnecting');

@@ -2,6 +2,7 @@ import { vi } from 'vitest';
 import { createClient } from '../../src/client/client';
 import type { ClientOptions } from '../../src/client/options';
 import type { Environment } from '../../src/util/environment';
+import type { Timers } from '../../src/util/timers';
 import { fakeTransport, tick } from './fake-transport';
 
 /** An environment the test fires by hand. */
@@ -22,6 +23,13 @@ export function fakeEnvironment() {
   };
 }
 
+/** The host's timers (fake when the test made them so), as an object of its own. */
+const ownClock = (): Timers => ({
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+  now: () => Date.now(),
+});
+
 /** A client on a fake transport and fake environment, with deterministic jitter (random = 0.5). */
 export function setup(options: Partial<ClientOptions> = {}) {
   vi.useFakeTimers();
@@ -34,6 +42,9 @@ export function setup(options: Partial<ClientOptions> = {}) {
     transport: fake.transport,
     environment: environment.env,
     random: () => 0.5,
+    // A clock of its own: heartbeat groups are per clock, so a client a test left connected
+    // (its group's timer armed on an earlier test's fake clock) never shares a group with this one.
+    timers: ownClock(),
     ...options,
   });
   const events: Record<string, unknown[]> = {};

@@ -23,6 +23,20 @@ describe('subscriptions', () => {
     expect(fake.link.frames('unsub')).toEqual([{ t: 'unsub', id: 3, topic: 't' }]);
   });
 
+  it('unsubscribe works detached from its subscription (destructured), once', async () => {
+    const { client, fake, connect } = setup();
+    await connect();
+    const { unsubscribe } = client.subscribe('t', () => {});
+    client.subscribe('u', () => {}); // another topic: must not be touched
+    unsubscribe();
+    unsubscribe();
+    expect(fake.link.frames('unsub')).toEqual([{ t: 'unsub', id: 4, topic: 't' }]);
+    // A new subscription to the same topic is not ended by the old function.
+    client.subscribe('t', () => {});
+    unsubscribe();
+    expect(fake.link.frames('unsub')).toHaveLength(1);
+  });
+
   it('subscriptions made before connect are sent right after connect is accepted', async () => {
     const { client, fake, connect } = setup();
     client.subscribe('t', () => {});
