@@ -86,11 +86,11 @@ export async function notify(
   return { status: res.status, body: parsed };
 }
 
-/** Poll `predicate` until it holds or `timeoutMs` passes (then throw with `what`). */
-export async function waitFor(predicate: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+/** Poll `predicate` until it holds or `timeoutMs` passes (then throw with `what`, or what it returns then). */
+export async function waitFor(predicate: () => boolean, what: string | (() => string), timeoutMs = 5000): Promise<void> {
   const start = Date.now();
   while (!predicate()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what == 'string' ? what : what()}`);
     await new Promise((r) => setTimeout(r, 10));
   }
 }
