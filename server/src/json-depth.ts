@@ -3,19 +3,28 @@ export const MAX_JSON_DEPTH = 64;
 
 /**
  * The path (`a.b.3…`) of the first value nested deeper than `max`, or `undefined` when none is.
- * Iterative, so a hostile 100,000-level document cannot overflow the stack here. The common case
- * (nothing too deep) walks the value once without building any path; the path is only worked out
- * for a value that fails.
+ * The common case (nothing too deep) walks the value once, allocating nothing per value and
+ * building no path; the path is only worked out for a value that fails.
  */
 export function tooDeep(value: unknown, max = MAX_JSON_DEPTH, base = ''): string | undefined {
-  const stack: Array<{ v: unknown; depth: number }> = [{ v: value, depth: 0 }];
-  while (stack.length > 0) {
-    const { v, depth } = stack.pop()!;
-    if (typeof v !== 'object' || v === null) continue;
-    if (depth >= max) return pathTo(value, max, base);
-    for (const k of Object.keys(v)) stack.push({ v: (v as Record<string, unknown>)[k], depth: depth + 1 });
+  return nestsBeyond(value, max) ? pathTo(value, max, base) : undefined;
+}
+
+/**
+ * Whether an object or array sits `levels` levels below `v`. Recursive, but never deeper than
+ * `levels` (at most {@link MAX_JSON_DEPTH} frames), so a hostile 100,000-level document cannot
+ * overflow the stack here.
+ */
+function nestsBeyond(v: unknown, levels: number): boolean {
+  if (typeof v !== 'object' || v === null) return false;
+  if (levels <= 0) return true;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) if (nestsBeyond(v[i], levels - 1)) return true;
+    return false;
   }
-  return undefined;
+  const obj = v as Record<string, unknown>;
+  for (const k of Object.keys(obj)) if (nestsBeyond(obj[k], levels - 1)) return true;
+  return false;
 }
 
 /** The same walk, keeping paths, for a value known to nest too deeply. */

@@ -50,7 +50,11 @@ export interface OperationHooks {
 export class Operations {
   // Ids grow for the client's life, so a late reply from an old link never matches a new request.
   private seq_ = 0;
-  /** Sent on the current link, by id (made on first use, dropped when empty: an idle client holds none). */
+  /**
+   * Sent on the current link, by id. Made on first use; once empty it is kept while the deadline
+   * timer is armed (back-to-back requests reuse it) and dropped by the timer's next run, so an
+   * idle client holds none. The deadline lists below follow the same rule.
+   */
   private sent_?: Map<number, Op>;
   /** The app's operations, in call order, sent (with an `id`) or not. */
   app_?: Set<Op>;
@@ -124,8 +128,8 @@ export class Operations {
   /** Finish `op` once (a late reply after its deadline is ignored). */
   private end_(op: Op, error?: RealtimeError, result?: unknown): void {
     if (op.span === undefined) return;
-    this.sent_?.delete(op.id!);
-    if (this.sent_?.size === 0) this.sent_ = undefined;
+    const sent = this.sent_;
+    if (sent?.delete(op.id!) && !sent.size && !this.at_) this.sent_ = undefined;
     this.unlist_(op);
     // Saved again without it (not when closing: `app_` is gone then).
     if (this.app_?.delete(op) && op.frame!.t == 'pub') this.hooks_.publishesChanged_();
@@ -157,10 +161,14 @@ export class Operations {
     if (span == Infinity) return;
     const list = this.lists_!.get(span)!;
     list.delete(op);
-    if (list.size) return;
+    // Emptied while the timer is armed: kept for the next request (the timer's run drops it).
+    // The timer itself stays armed and fires once for nothing: clearing it here would make every
+    // sequential request arm a new one (the cost this module removes).
+    if (!list.size && !this.at_) this.dropList_(span);
+  }
+
+  private dropList_(span: number): void {
     this.lists_!.delete(span);
-    // Nothing left: no table. The timer stays armed and fires once for nothing: clearing it here
-    // would make every sequential request arm a new one (the cost this module removes).
     if (!this.lists_!.size) this.lists_ = undefined;
   }
 
@@ -180,7 +188,9 @@ export class Operations {
     const due: Op[] = [];
     let next = Infinity;
     // Absent when everything ended after the timer was armed for it.
-    for (const list of this.lists_?.values() || []) {
+    for (const [span, list] of this.lists_ || []) {
+      // Emptied since the timer was armed (kept for reuse until now).
+      if (!list.size) this.dropList_(span);
       for (const op of list) {
         if (op.due! > now) {
           next = Math.min(next, op.due!);
@@ -189,6 +199,7 @@ export class Operations {
         due.push(op);
       }
     }
+    if (!this.sent_?.size) this.sent_ = undefined;
     // Ended after the scan: what a callback adds or ends meanwhile does not disturb it.
     for (const op of due) this.end_(op, new RealtimeError('timeout', op.frame ? 'deadline passed' : `no reply within ${op.span} ms`));
     this.arm_(next);

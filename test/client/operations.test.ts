@@ -73,6 +73,29 @@ describe('Operations: one lifecycle, one timer', () => {
     expect(armed()).toBe(0);
   });
 
+  it('reuses its tables for back-to-back requests and drops them at the timer\'s next run: an idle client holds none', () => {
+    const { ops, advance, armed } = setup();
+    const log: string[] = [];
+    const tables = () => {
+      const o = ops as unknown as { sent_?: Map<number, Op>; lists_?: Map<number, Set<Op>> };
+      return { sent: o.sent_, lists: o.lists_ };
+    };
+    // The connect request has no deadline: no timer, and its table goes with its reply.
+    ops.settle_({ t: 'reply', id: ops.request_(op(log, 'connect'), Infinity), result: 0 });
+    expect(tables()).toEqual({ sent: undefined, lists: undefined });
+    ops.settle_({ t: 'reply', id: ops.request_(op(log, 'first'), 1000), result: 1 });
+    const first = tables();
+    expect(first.sent?.size).toBe(0);
+    for (let i = 0; i < 3; i++) ops.settle_({ t: 'reply', id: ops.request_(op(log, `r${i}`), 1000), result: i });
+    expect(tables().sent).toBe(first.sent);
+    expect(tables().lists).toBe(first.lists);
+    expect(armed()).toBe(1);
+    advance(1000);
+    expect(tables()).toEqual({ sent: undefined, lists: undefined });
+    expect(armed()).toBe(0);
+    expect(log).toHaveLength(5);
+  });
+
   it('routes a reply by id once; a late reply after the deadline is ignored', () => {
     const { ops, advance } = setup();
     const log: string[] = [];
