@@ -1,4 +1,4 @@
-import { decodeServerFrame, encodeFrame, isObj, isOver } from '../protocol/codec';
+import { decodeServerFrame, encodeFrame, isObj, isOver, isStr } from '../protocol/codec';
 import {
   DEFAULT_MAX_FRAME_BYTES,
   PROTOCOL_VERSION,
@@ -166,11 +166,11 @@ const PONG = encodeFrame({ t: 'pong' });
 // Null prototype: a server's code (`constructor`, `__proto__`) never finds an inherited value.
 const REFUSAL: Record<string, number | undefined> = { __proto__: null, unauthorized: 4100, forbidden: 4101, bad_request: 4102 } as never;
 
-const isStrOrNull = (v: unknown) => v === null || typeof v == 'string';
+const isStrOrNull = (v: unknown) => v === null || isStr(v);
 /** A `connect` result the client can act on (its numbers are clamped after). */
 const usable = (r: ConnectResult) =>
   isObj(r) &&
-  typeof r.client == 'string' &&
+  isStr(r.client) &&
   isStrOrNull(r.user) &&
   isStrOrNull(r.device) &&
   typeof r.ping == 'number' &&
