@@ -522,16 +522,13 @@ class Client extends Emitter<ClientEvents> implements RealtimeClient, Watched {
       this.restored_ = undefined;
       l.token_ = this.tokenFn_ ? await (this.o_.token_ as () => string | Promise<string>)() : (this.o_.token_ as string | undefined);
     } catch (error) {
-      const reason = 'token function failed';
-      if (this.link_ == l) this.fail_('unauthorized', reason, error);
-      return this.drop_(l, { code: 1006, reason });
+      return this.abort_(l, 'unauthorized', 'token function failed', 1006, error);
     }
     if (this.link_ != l) return;
-    this.connectTimer_ = this.timers_.setTimeout(() => {
-      const reason = 'connect timeout';
-      this.fail_('timeout', reason);
-      this.drop_(l, { code: 4000 /* CloseCode.HandshakeTimeout */, reason });
-    }, this.o_.connectTimeout_);
+    this.connectTimer_ = this.timers_.setTimeout(
+      () => this.abort_(l, 'timeout', 'connect timeout', 4000 /* CloseCode.HandshakeTimeout */),
+      this.o_.connectTimeout_,
+    );
     l.conn_ = this.o_.transport_(this.o_.url_, l);
     if (l.dead_) l.conn_.close();
   }
@@ -652,6 +649,13 @@ class Client extends Emitter<ClientEvents> implements RealtimeClient, Watched {
     this.emit_('disconnected', { code, reason, willReconnect, delay });
   }
 
+  /** The live link `l` failed on the client's side: report why (`code`, `reason`, `cause`) and end it with `closeCode`. */
+  private abort_(l: Link, code: ErrorCode, reason: string, closeCode: number, cause?: unknown): void {
+    if (l.dead_ || this.link_ != l) return;
+    this.fail_(code, reason, cause);
+    this.drop_(l, { code: closeCode, reason });
+  }
+
   /** End `l` (the first end wins) and decide: reconnect after a wait, or `closed`. */
   drop_(l: Link, end: LinkEnd): void {
     if (l.dead_ || this.link_ != l) return;
@@ -696,9 +700,7 @@ class Client extends Emitter<ClientEvents> implements RealtimeClient, Watched {
 
   /** No inbound frame for the whole heartbeat window: the link is half-open. */
   heartbeatDead_(): void {
-    const reason = 'heartbeat timeout';
-    this.fail_('transport', reason);
-    if (this.link_) this.drop_(this.link_, { code: 1006, reason });
+    if (this.link_) this.abort_(this.link_, 'transport', 'heartbeat timeout', 1006);
   }
 
   /** The app went to the background: save now (it may be killed there). */
