@@ -1,4 +1,4 @@
-import { decodeServerFrame, encodeFrame, isObj, isOver } from '../protocol/codec';
+import { decodeServerFrame, encodeFrame, isObj, isOver, isStr } from '../protocol/codec';
 import {
   DEFAULT_MAX_FRAME_BYTES,
   PROTOCOL_VERSION,
@@ -166,11 +166,11 @@ const PONG = encodeFrame({ t: 'pong' });
 // Null prototype: a server's code (`constructor`, `__proto__`) never finds an inherited value.
 const REFUSAL: Record<string, number | undefined> = { __proto__: null, unauthorized: 4100, forbidden: 4101, bad_request: 4102 } as never;
 
-const isStrOrNull = (v: unknown) => v === null || typeof v == 'string';
+const isStrOrNull = (v: unknown) => v === null || isStr(v);
 /** A `connect` result the client can act on (its numbers are clamped after). */
 const usable = (r: ConnectResult) =>
   isObj(r) &&
-  typeof r.client == 'string' &&
+  isStr(r.client) &&
   isStrOrNull(r.user) &&
   isStrOrNull(r.device) &&
   typeof r.ping == 'number' &&
@@ -208,8 +208,8 @@ const leave = (env: Environment, client: Client) => {
  * handlers object itself (methods on the prototype), so a link costs no closures.
  */
 class Link implements TransportHandlers {
-  conn?: TransportConnection;
-  dead?: boolean;
+  conn_?: TransportConnection;
+  dead_?: boolean;
 
   /** The token this attempt connects with (known once the token function answered). */
   token_?: string;
@@ -217,11 +217,11 @@ class Link implements TransportHandlers {
   constructor(private readonly client_: Client) {}
 
   onOpen(): void {
-    if (!this.dead) this.client_.opened_(this);
+    if (!this.dead_) this.client_.opened_(this);
   }
 
   onMessage(data: string | ArrayBuffer): void {
-    if (!this.dead) this.client_.frame_(this, data);
+    if (!this.dead_) this.client_.frame_(this, data);
   }
 
   onClose(code: number, reason: string): void {
@@ -229,7 +229,7 @@ class Link implements TransportHandlers {
   }
 
   onError(e: unknown): void {
-    if (!this.dead) this.client_.fail_('transport', 'transport error', e);
+    if (!this.dead_) this.client_.fail_('transport', 'transport error', e);
   }
 }
 
@@ -403,7 +403,7 @@ class Client extends Emitter<ClientEvents> implements RealtimeClient, Watched {
   // ------------------------------------------------------------------ requests on the link
 
   private send_(frame: string): void {
-    this.link_?.conn?.send(frame);
+    this.link_?.conn_?.send(frame);
   }
 
   /** Send an internal request on the current link; its reply goes to `ok`; failures are reported. */
@@ -413,7 +413,7 @@ class Client extends Emitter<ClientEvents> implements RealtimeClient, Watched {
     no: (e: RealtimeError) => void = (e) => this.report_(e),
     timeout = this.o_.requestTimeout_,
   ): void {
-    this.send_(encodeFrame({ ...frame, id: this.ops_.request_({ ok, fail: no }, timeout) } as ClientFrame));
+    this.send_(encodeFrame({ ...frame, id: this.ops_.request_({ resolve_: ok, reject_: no }, timeout) } as ClientFrame));
   }
 
   /**
@@ -486,7 +486,7 @@ class Client extends Emitter<ClientEvents> implements RealtimeClient, Watched {
     return new Promise<never>((resolve, reject) => {
       // Encoded once with `id` last, so each send only splices in the per-link id.
       const body = encodeFrame({ ...frame, id: 0 } as ClientFrame);
-      const op: Op = { frame, body, ok: resolve, fail: reject };
+      const op: Op = { frame_: frame, body_: body, resolve_: resolve, reject_: reject };
       const refused =
         this.snapshot_.state == 'closed'
           ? new RealtimeError('not_connected', 'client closed')
@@ -506,7 +506,7 @@ class Client extends Emitter<ClientEvents> implements RealtimeClient, Watched {
   private async restore_(): Promise<void> {
     for (const { deadline, ...frame } of (await this.saved_?.load_()) ?? []) {
       // No promise: failures are reported (`closed` is not: the publish stays saved for the next session).
-      this.ops_.add_({ frame, body: encodeFrame({ ...frame, id: 0 }), ok: noop, fail: (e) => this.report_(e) }, deadline, false);
+      this.ops_.add_({ frame_: frame, body_: encodeFrame({ ...frame, id: 0 }), resolve_: noop, reject_: (e) => this.report_(e) }, deadline, false);
     }
   }
 
@@ -522,18 +522,15 @@ class Client extends Emitter<ClientEvents> implements RealtimeClient, Watched {
       this.restored_ = undefined;
       l.token_ = this.tokenFn_ ? await (this.o_.token_ as () => string | Promise<string>)() : (this.o_.token_ as string | undefined);
     } catch (error) {
-      const reason = 'token function failed';
-      if (this.link_ == l) this.fail_('unauthorized', reason, error);
-      return this.drop_(l, { code: 1006, reason });
+      return this.abort_(l, 'unauthorized', 'token function failed', 1006, error);
     }
     if (this.link_ != l) return;
-    this.connectTimer_ = this.timers_.setTimeout(() => {
-      const reason = 'connect timeout';
-      this.fail_('timeout', reason);
-      this.drop_(l, { code: 4000 /* CloseCode.HandshakeTimeout */, reason });
-    }, this.o_.connectTimeout_);
-    l.conn = this.o_.transport_(this.o_.url_, l);
-    if (l.dead) l.conn.close();
+    this.connectTimer_ = this.timers_.setTimeout(
+      () => this.abort_(l, 'timeout', 'connect timeout', 4000 /* CloseCode.HandshakeTimeout */),
+      this.o_.connectTimeout_,
+    );
+    l.conn_ = this.o_.transport_(this.o_.url_, l);
+    if (l.dead_) l.conn_.close();
   }
 
   /** The transport of `l` opened: send `connect`. */
@@ -547,7 +544,7 @@ class Client extends Emitter<ClientEvents> implements RealtimeClient, Watched {
     };
     this.call_(
       { t: 'connect', v: PROTOCOL_VERSION, app: o.app_, token: l.token_, device: o.deviceId_, streams },
-      (r: ConnectResult) => !l.dead && (usable(r) ? this.connected_(r, streams) : refused(new RealtimeError('bad_frame', 'bad connect reply'))),
+      (r: ConnectResult) => !l.dead_ && (usable(r) ? this.connected_(r, streams) : refused(new RealtimeError('bad_frame', 'bad connect reply'))),
       refused,
       // No deadline of its own: `connectTimeout` bounds the handshake (and no timer is left armed after it).
       Infinity,
@@ -579,9 +576,8 @@ class Client extends Emitter<ClientEvents> implements RealtimeClient, Watched {
     const batch = topics.length > 1 ? clamp(r.batch, BATCH_BOUND) : 0;
     if (batch) for (let i = 0; i < topics.length; i += batch) this.sendSubs_(topics.slice(i, i + batch));
     else for (const topic of topics) this.sendSub_(topic);
-    if (this.presence_) for (const topic of this.presence_.watched_.keys()) this.sendWatch_(topic);
-    const app = this.ops_.app_;
-    if (app) for (const op of app) if (op.id === undefined) this.sendOp_(op);
+    for (const topic of this.presence_?.watched_.keys() || []) this.sendWatch_(topic);
+    for (const op of this.ops_.app_ || []) if (op.id === undefined) this.sendOp_(op);
     this.ready_ = true;
     if (reconnect) this.stableAt_ = timers.now() + reconnect.stableAfter;
     this.setState_('connected');
@@ -640,22 +636,29 @@ class Client extends Emitter<ClientEvents> implements RealtimeClient, Watched {
 
   /** Stop everything tied to the current link (timers, heartbeat); the caller then drains the pending replies. */
   private unlink_(l: Link, reason: string): void {
-    l.dead = true;
+    l.dead_ = true;
     this.ready_ = false;
     this.subs_.offline_();
     this.saved_?.save_();
     this.timers_.clearTimeout(this.connectTimer_);
     unwatch(this);
-    l.conn?.close(1000, reason);
+    l.conn_?.close(1000, reason);
   }
 
   private disconnected_(code: number, reason: string, willReconnect: boolean, delay?: number): void {
     this.emit_('disconnected', { code, reason, willReconnect, delay });
   }
 
+  /** The live link `l` failed on the client's side: report why (`code`, `reason`, `cause`) and end it with `closeCode`. */
+  private abort_(l: Link, code: ErrorCode, reason: string, closeCode: number, cause?: unknown): void {
+    if (l.dead_ || this.link_ != l) return;
+    this.fail_(code, reason, cause);
+    this.drop_(l, { code: closeCode, reason });
+  }
+
   /** End `l` (the first end wins) and decide: reconnect after a wait, or `closed`. */
   drop_(l: Link, end: LinkEnd): void {
-    if (l.dead || this.link_ != l) return;
+    if (l.dead_ || this.link_ != l) return;
     const timers = this.timers_;
     const reconnect = this.o_.reconnect_;
     const { code, reason } = end;
@@ -697,9 +700,7 @@ class Client extends Emitter<ClientEvents> implements RealtimeClient, Watched {
 
   /** No inbound frame for the whole heartbeat window: the link is half-open. */
   heartbeatDead_(): void {
-    const reason = 'heartbeat timeout';
-    this.fail_('transport', reason);
-    if (this.link_) this.drop_(this.link_, { code: 1006, reason });
+    if (this.link_) this.abort_(this.link_, 'transport', 'heartbeat timeout', 1006);
   }
 
   /** The app went to the background: save now (it may be killed there). */
@@ -718,7 +719,7 @@ class Client extends Emitter<ClientEvents> implements RealtimeClient, Watched {
 
   private finish_(reason: string): void {
     const closed = new RealtimeError('closed', `client closed: ${reason}`);
-    if (this.link_ && !this.link_.dead) this.unlink_(this.link_, reason);
+    if (this.link_ && !this.link_.dead_) this.unlink_(this.link_, reason);
     this.timers_.clearTimeout(this.retryTimer_);
     this.link_ = this.retryTimer_ = undefined;
     this.paused_ = this.owed_ = false;

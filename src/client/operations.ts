@@ -7,7 +7,7 @@ export type AppFrame = Omit<PublishFrame, 'id'> | Omit<RequestFrame, 'id'>;
 
 /**
  * One request from the call to its end: one of the client's own (connect, sub, watch, …) or one of
- * the app's (`publish`, `request`, which carry `frame`).
+ * the app's (`publish`, `request`, which carry `frame_`).
  *
  * ```
  * app:      queued ──→ sent ──→ acked (ok / fail)
@@ -18,18 +18,18 @@ export type AppFrame = Omit<PublishFrame, 'id'> | Omit<RequestFrame, 'id'>;
  * ```
  */
 export interface Op {
-  ok(result: unknown): void;
-  fail(error: RealtimeError): void;
+  resolve_(result: unknown): void;
+  reject_(error: RealtimeError): void;
   /** The app's frame; absent on the client's own requests. */
-  readonly frame?: AppFrame;
-  /** `frame` encoded once, ending in `"id":0}`: sending splices in the real id (no re-encode). */
-  readonly body?: string;
+  readonly frame_?: AppFrame;
+  /** `frame_` encoded once, ending in `"id":0}`: sending splices in the real id (no re-encode). */
+  readonly body_?: string;
   /** Request id while sent on the current link. */
   id?: number;
   /** Absolute deadline (ms, the timers' clock). */
-  due?: number;
-  /** The timeout `due` was set from: the deadline list it is in (`Infinity`: none); `undefined` once ended. */
-  span?: number;
+  due_?: number;
+  /** The timeout `due_` was set from: the deadline list it is in (`Infinity`: none); `undefined` once ended. */
+  span_?: number;
 }
 
 /** What operations need of the client. */
@@ -86,12 +86,12 @@ export class Operations {
     app.add(op);
     // A deadline past (restored) expires on the next tick.
     this.expireIn_(op, deadline - this.timers_.now());
-    if (op.frame!.t == 'pub') this.hooks_.publishesChanged_();
+    if (op.frame_!.t == 'pub') this.hooks_.publishesChanged_();
   }
 
   /** Put an app operation on the wire: its frame with a fresh id. */
   wire_(op: Op): string {
-    return op.body!.slice(0, -2) + this.send_(op) + '}';
+    return op.body_!.slice(0, -2) + this.send_(op) + '}';
   }
 
   /** Route a reply to its request; unknown ids (never sent, expired, or from a lost link) are ignored: `false`. */
@@ -111,8 +111,8 @@ export class Operations {
     if (sent) {
       for (const op of sent.values()) {
         op.id = undefined;
-        if (!op.frame) this.unlist_(op);
-        else if (op.frame.t != 'pub') this.end_(op, error);
+        if (!op.frame_) this.unlist_(op);
+        else if (op.frame_.t != 'pub') this.end_(op, error);
       }
     }
   }
@@ -127,14 +127,14 @@ export class Operations {
 
   /** Finish `op` once (a late reply after its deadline is ignored). */
   private end_(op: Op, error?: RealtimeError, result?: unknown): void {
-    if (op.span === undefined) return;
+    if (op.span_ === undefined) return;
     const sent = this.sent_;
     if (sent?.delete(op.id!) && !sent.size && !this.at_) this.sent_ = undefined;
     this.unlist_(op);
     // Saved again without it (not when closing: `app_` is gone then).
-    if (this.app_?.delete(op) && op.frame!.t == 'pub') this.hooks_.publishesChanged_();
-    if (error) op.fail(error);
-    else op.ok(result);
+    if (this.app_?.delete(op) && op.frame_!.t == 'pub') this.hooks_.publishesChanged_();
+    if (error) op.reject_(error);
+    else op.resolve_(result);
   }
 
   private send_(op: Op): number {
@@ -147,17 +147,17 @@ export class Operations {
 
   private expireIn_(op: Op, ms: number): void {
     // No deadline (the connect request, bounded by the connect timeout): in no list, no timer.
-    if (ms == Infinity) return void (op.span = ms);
-    const span = (op.span = Math.min(Math.max(ms, 0), MAX_DELAY));
+    if (ms == Infinity) return void (op.span_ = ms);
+    const span = (op.span_ = Math.min(Math.max(ms, 0), MAX_DELAY));
     const lists = this.lists_ || (this.lists_ = new Map());
     const list = lists.get(span) || new Set();
     lists.set(span, list.add(op));
-    this.arm_((op.due = this.timers_.now() + span));
+    this.arm_((op.due_ = this.timers_.now() + span));
   }
 
   private unlist_(op: Op): void {
-    const span = op.span!;
-    op.span = undefined;
+    const span = op.span_!;
+    op.span_ = undefined;
     if (span == Infinity) return;
     const list = this.lists_!.get(span)!;
     list.delete(op);
@@ -192,8 +192,8 @@ export class Operations {
       // Emptied since the timer was armed (kept for reuse until now).
       if (!list.size) this.dropList_(span);
       for (const op of list) {
-        if (op.due! > now) {
-          next = Math.min(next, op.due!);
+        if (op.due_! > now) {
+          next = Math.min(next, op.due_!);
           break;
         }
         due.push(op);
@@ -201,7 +201,7 @@ export class Operations {
     }
     if (!this.sent_?.size) this.sent_ = undefined;
     // Ended after the scan: what a callback adds or ends meanwhile does not disturb it.
-    for (const op of due) this.end_(op, new RealtimeError('timeout', op.frame ? 'deadline passed' : `no reply within ${op.span} ms`));
+    for (const op of due) this.end_(op, new RealtimeError('timeout', op.frame_ ? 'deadline passed' : `no reply within ${op.span_} ms`));
     this.arm_(next);
   }
 }

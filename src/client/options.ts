@@ -1,4 +1,4 @@
-import { isObj } from '../protocol/codec';
+import { isNonEmptyStr, isObj, isStr } from '../protocol/codec';
 import type { Storage } from '../storage/types';
 import type { Transport } from '../transports/types';
 import { webSocketTransport } from '../transports/websocket';
@@ -120,60 +120,65 @@ export interface ResolvedOptions {
 const bad = (name: string, what: string): never => {
   throw new TypeError(`sdk-realtime: option "${name}" must be ${what}`);
 };
-/** A number ≥ `min`; `undefined` → `def`. */
-const num = (name: string, v: unknown, def: number, min = 0): number =>
-  v === undefined ? def : typeof v === 'number' && v >= min ? v : bad(name, `a number >= ${min}`);
+/** A section of options (the options themselves, `reconnect`, `heartbeat`, `outbox`). */
+type Section = Record<string, unknown>;
+/**
+ * Option `name` (`'reconnect.floor'`) of `section` (its last part is the key there): absent
+ * (unless `required`) or accepted by `ok`, else a TypeError naming it: it must be `what`.
+ */
+const option = <T>(section: Section, name: string, ok: (v: unknown) => boolean, what: string, required?: boolean): T => {
+  const v = section[name.slice(name.lastIndexOf('.') + 1)];
+  return (v === undefined && !required) || ok(v) ? (v as T) : bad(name, what);
+};
+/** A number ≥ `min`; absent → `def`. */
+const num = (section: Section, name: string, def: number, min = 0): number =>
+  option<number | undefined>(section, name, (v) => typeof v == 'number' && v >= min, `a number >= ${min}`) ?? def;
 /** A duration in ms, clamped to what `setTimeout` can wait (so `Infinity` means "never" in practice). */
-const ms = (name: string, v: unknown, def: number, min = 0): number => Math.min(num(name, v, def, min), MAX_DELAY);
-/** A value of type `type` (`function` or `object`); `undefined` passes through. */
-const is = <T>(name: string, v: T, type = 'function'): T =>
-  v === undefined || (typeof v == type && v) ? v : bad(name, `a ${type}`);
-/** `false`, an object or `undefined` (a section of options). */
-const section = <T>(name: string, v: T, canBeFalse?: boolean): T =>
-  v === undefined || isObj(v) || (canBeFalse && v === false) ? v : bad(name, canBeFalse ? 'false or an object' : 'an object');
+const ms = (section: Section, name: string, def: number, min = 0): number => Math.min(num(section, name, def, min), MAX_DELAY);
+/** A value of type `type` (`function` or `object`, not `null`), or absent. */
+const is = <T>(section: Section, name: string, type = 'function'): T | undefined => option(section, name, (v) => typeof v == type && !!v, `a ${type}`);
+/** A section: an object, `false` when `canBeFalse`, or absent. */
+const sectionOf = <T>(o: Section, name: string, canBeFalse?: boolean): T | undefined =>
+  option(o, name, (v) => isObj(v) || (!!canBeFalse && v === false), canBeFalse ? 'false or an object' : 'an object');
 
 /** The default transport, one for every client that names none (it holds no state of its own). */
 let defaultTransport: Transport | undefined;
 
 let defaultReconnect: ResolvedOptions['reconnect_'] | undefined;
 
-function reconnectPolicy(r: Exclude<ClientOptions['reconnect'], false | undefined>): ResolvedOptions['reconnect_'] {
-  const floor = ms('reconnect.floor', r.floor, 500);
+function reconnectPolicy(r: Section): ResolvedOptions['reconnect_'] {
+  const floor = ms(r, 'reconnect.floor', 500);
   return {
     floor,
-    ceiling: ms('reconnect.ceiling', r.ceiling, Math.max(30_000, floor), floor),
-    maxAttempts: num('reconnect.maxAttempts', r.maxAttempts, Infinity),
-    stableAfter: ms('reconnect.stableAfter', r.stableAfter, 5_000),
+    ceiling: ms(r, 'reconnect.ceiling', Math.max(30_000, floor), floor),
+    maxAttempts: num(r, 'reconnect.maxAttempts', Infinity),
+    stableAfter: ms(r, 'reconnect.stableAfter', 5_000),
   };
 }
 
 /** Apply defaults and validate; a bad option throws a `TypeError` naming it. */
-export function resolveOptions(o: ClientOptions): ResolvedOptions {
-  const { url, app, token, deviceId } = section('options', o) ?? bad('options', 'an object');
-  const r = section('reconnect', o.reconnect, true);
-  const h = section('heartbeat', o.heartbeat, true);
-  const q = section('outbox', o.outbox) ?? {};
-  if (typeof url != 'string' || !/^wss?:\/\/./i.test(url)) bad('url', 'a ws:// or wss:// URL');
-  if (typeof app != 'string' || !app) bad('app', 'a non-empty string');
-  if (token !== undefined && typeof token != 'string' && typeof token != 'function') bad('token', 'a string or a function');
-  if (deviceId !== undefined && (typeof deviceId != 'string' || !deviceId)) bad('deviceId', 'a non-empty string');
+export function resolveOptions(options: ClientOptions): ResolvedOptions {
+  const o = (isObj(options) ? options : bad('options', 'an object')) as Section;
+  const r = sectionOf<Section | false>(o, 'reconnect', true);
+  const h = sectionOf<Section | false>(o, 'heartbeat', true);
+  const q = sectionOf<Section>(o, 'outbox') ?? {};
   return {
-    url_: url,
-    app_: app,
-    token_: token,
-    deviceId_: deviceId,
-    transport_: is('transport', o.transport) ?? (defaultTransport ??= webSocketTransport()),
+    url_: option(o, 'url', (v) => isStr(v) && /^wss?:\/\/./i.test(v), 'a ws:// or wss:// URL', true),
+    app_: option(o, 'app', isNonEmptyStr, 'a non-empty string', true),
+    token_: option(o, 'token', (v) => isStr(v) || typeof v == 'function', 'a string or a function'),
+    deviceId_: option(o, 'deviceId', isNonEmptyStr, 'a non-empty string'),
+    transport_: is<Transport>(o, 'transport') ?? (defaultTransport ??= webSocketTransport()),
     // The default policy is one object for every client that sets none (bench/mem.mjs counts bytes).
     reconnect_: r !== false && (r ? reconnectPolicy(r) : (defaultReconnect ??= reconnectPolicy({}))),
-    heartbeat_: h !== false && ms('heartbeat.timeout', h?.timeout, 10_000),
-    connectTimeout_: ms('connectTimeout', o.connectTimeout, 10_000, 1),
-    requestTimeout_: ms('requestTimeout', o.requestTimeout, 10_000, 1),
-    outboxSize_: num('outbox.size', q.size, 100),
-    outboxTimeout_: ms('outbox.timeout', q.timeout, 30_000, 1),
-    storage_: is('storage', o.storage, 'object'),
-    maxInboundFrame_: num('maxInboundFrame', o.maxInboundFrame, 16 * 1024 * 1024, 1024),
-    environment_: is('environment', o.environment, 'object') ?? browserEnvironment(),
-    timers_: is('timers', o.timers, 'object') ?? systemTimers,
-    random_: is('random', o.random) ?? Math.random,
+    heartbeat_: h !== false && ms(h || {}, 'heartbeat.timeout', 10_000),
+    connectTimeout_: ms(o, 'connectTimeout', 10_000, 1),
+    requestTimeout_: ms(o, 'requestTimeout', 10_000, 1),
+    outboxSize_: num(q, 'outbox.size', 100),
+    outboxTimeout_: ms(q, 'outbox.timeout', 30_000, 1),
+    storage_: is(o, 'storage', 'object'),
+    maxInboundFrame_: num(o, 'maxInboundFrame', 16 * 1024 * 1024, 1024),
+    environment_: is<Environment>(o, 'environment', 'object') ?? browserEnvironment(),
+    timers_: is<Timers>(o, 'timers', 'object') ?? systemTimers,
+    random_: is<() => number>(o, 'random') ?? Math.random,
   };
 }

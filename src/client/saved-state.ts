@@ -62,7 +62,7 @@ export class SavedState {
         void storage.set(this.key_ + 'streams', JSON.stringify([...this.subs_.positions_])).catch(this.report_);
         if (this.closed_) return;
         const pubs: SavedPublish[] = [];
-        for (const op of this.ops_.app_ || []) if (op.frame!.t == 'pub') pubs.push({ ...(op.frame as SavedPublish), deadline: op.due! });
+        for (const op of this.ops_.app_ || []) if (op.frame_!.t == 'pub') pubs.push({ ...(op.frame_ as SavedPublish), deadline: op.due_! });
         return pubs.length ? storage.set(this.key_ + 'outbox', JSON.stringify(pubs)) : storage.remove(this.key_ + 'outbox');
       })
       .catch(this.report_);

@@ -69,25 +69,25 @@ export interface Subscription {
  */
 class Entry implements Subscription {
   /** Refused or unsubscribed. */
-  done?: boolean;
+  done_?: boolean;
   /** The last validation, so the next message waits its turn. */
-  queue?: Promise<unknown>;
+  queue_?: Promise<unknown>;
   /** Messages validating or waiting to (at most `MAX_VALIDATING`). */
-  waiting?: number;
+  waiting_?: number;
 
   constructor(
     readonly topic: string,
-    readonly fn: MessageHandler,
-    readonly opts: SubscribeOptions | undefined,
+    readonly fn_: MessageHandler,
+    readonly opts_: SubscribeOptions | undefined,
     private readonly owner_: Subscriptions,
   ) {}
 
   get recovered(): boolean | undefined {
-    return this.done ? undefined : this.owner_.topics_.get(this.topic)?.recovered;
+    return this.done_ ? undefined : this.owner_.topics_.get(this.topic)?.recovered_;
   }
 
   get state(): SubscriptionState {
-    return this.done ? 'unsubscribed' : this.owner_.topics_.get(this.topic)?.live ? 'subscribed' : 'subscribing';
+    return this.done_ ? 'unsubscribed' : this.owner_.topics_.get(this.topic)?.live_ ? 'subscribed' : 'subscribing';
   }
 
   /**
@@ -100,7 +100,7 @@ class Entry implements Subscription {
 }
 
 /** The handlers of one topic, with the result of its last confirmation (`undefined` while none). */
-type Topic = Set<Entry> & { recovered?: boolean; live?: boolean };
+type Topic = Set<Entry> & { recovered_?: boolean; live_?: boolean };
 
 /** The client events subscriptions emit. */
 export interface SubscriptionEvents {
@@ -179,8 +179,8 @@ export class Subscriptions {
   leave_(entry: Entry): void {
     const topic = entry.topic;
     const cur = this.topics_.get(topic);
-    if (entry.done || !cur) return;
-    entry.done = true;
+    if (entry.done_ || !cur) return;
+    entry.done_ = true;
     cur.delete(entry);
     if (cur.size) return;
     this.forget_(topic);
@@ -216,9 +216,9 @@ export class Subscriptions {
     if (pos.offset < r.offset) pos.offset = r.offset;
     const info: SubscribedInfo = { topic: stream, recovered };
     if (t) {
-      t.live = true;
-      t.recovered = recovered;
-      for (const e of t) this.hooks_.guard_(e.opts?.onSubscribed, info);
+      t.live_ = true;
+      t.recovered_ = recovered;
+      for (const e of t) this.hooks_.guard_(e.opts_?.onSubscribed, info);
     }
     this.hooks_.emit_('subscribed', info);
     if (!recovered) this.gap_(stream, 'not_recovered');
@@ -226,7 +226,7 @@ export class Subscriptions {
 
   /** The link is gone: every topic is `subscribing` again until its next confirmation. */
   offline_(): void {
-    for (const t of this.topics_.values()) t.live = false;
+    for (const t of this.topics_.values()) t.live_ = false;
   }
 
   /** The server refused `topic`: its handlers get the error and the subscription ends. */
@@ -235,8 +235,8 @@ export class Subscriptions {
     if (!t) return;
     this.forget_(topic);
     for (const e of t) {
-      e.done = true;
-      this.hooks_.guard_(e.opts?.onError, error);
+      e.done_ = true;
+      this.hooks_.guard_(e.opts_?.onError, error);
     }
   }
 
@@ -314,8 +314,8 @@ export class Subscriptions {
     const info: GapInfo = { topic, reason };
     const t = this.topics_.get(topic);
     if (t) {
-      t.recovered = false;
-      for (const e of t) this.hooks_.guard_(e.opts?.onGap, info);
+      t.recovered_ = false;
+      for (const e of t) this.hooks_.guard_(e.opts_?.onGap, info);
     }
     this.hooks_.emit_('gap', info);
   }
@@ -324,8 +324,8 @@ export class Subscriptions {
     const t = this.topics_.get(stream);
     if (!t) return;
     for (const e of t) {
-      if (e.opts?.schema) this.validated_(e, m, e.opts.schema);
-      else this.hooks_.guard_(e.fn, m);
+      if (e.opts_?.schema) this.validated_(e, m, e.opts_.schema);
+      else this.hooks_.guard_(e.fn_, m);
     }
   }
 
@@ -336,11 +336,11 @@ export class Subscriptions {
   private validated_(e: Entry, m: Publication, schema: StandardSchemaV1): void {
     const fail = (cause: unknown) => this.hooks_.emit_('error', new RealtimeError('invalid_payload', m.topic + ': invalid payload', cause));
     // Bounded: a validator that never settles must not hold every later message.
-    if (e.waiting! >= MAX_VALIDATING) return fail('validation backlog');
-    e.waiting = (e.waiting || 0) + 1;
-    e.queue = (e.queue || Promise.resolve())
+    if (e.waiting_! >= MAX_VALIDATING) return fail('validation backlog');
+    e.waiting_ = (e.waiting_ || 0) + 1;
+    e.queue_ = (e.queue_ || Promise.resolve())
       .then(() => schema['~standard'].validate(m.data))
-      .then((r) => e.done || (r.issues ? fail(r.issues) : this.hooks_.guard_(e.fn, { ...m, data: r.value })), fail)
-      .then(() => e.waiting!--);
+      .then((r) => e.done_ || (r.issues ? fail(r.issues) : this.hooks_.guard_(e.fn_, { ...m, data: r.value })), fail)
+      .then(() => e.waiting_!--);
   }
 }

@@ -20,8 +20,8 @@ const fail = (code: ErrorCode, message: string): { ok: false; error: WireError }
 type Obj = Record<string, unknown>;
 /** A non-null object, not an array. */
 export const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isStr = (v: unknown): v is string => typeof v === 'string';
-const isNonEmptyStr = (v: unknown): v is string => isStr(v) && v.length > 0;
+export const isStr = (v: unknown): v is string => typeof v === 'string';
+export const isNonEmptyStr = (v: unknown): v is string => isStr(v) && v.length > 0;
 // `Number.isSafeInteger` is false for anything not a number.
 export const isInt = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 /** An `{epoch, offset}` position (also the head of a `sub` result). */

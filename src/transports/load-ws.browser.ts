@@ -1,4 +1,4 @@
-import type { WebSocketConstructor } from './websocket';
+import type { WebSocketConstructor, WebSocketLike } from './websocket';
 
 /**
  * Browsers, WebViews and workers always have a global WebSocket; this runs only where one was
@@ -7,3 +7,9 @@ import type { WebSocketConstructor } from './websocket';
 export function loadWebSocket(): Promise<WebSocketConstructor> {
   return Promise.reject(new TypeError('no global WebSocket: pass webSocketTransport({ WebSocket })'));
 }
+
+/** The key under which a socket knows its link (see load-ws.ts). */
+export const LINK = Symbol();
+
+/** No `ws` events outside Node: every socket gets `on…` handlers. */
+export const listen = (_socket: WebSocketLike): boolean => false;

@@ -30,20 +30,20 @@ function clock() {
   return { timers, advance, armed: () => pending.size };
 }
 
-function op(log: string[], name: string, frame?: Op['frame']): Op {
+function op(log: string[], name: string, frame?: Op['frame_']): Op {
   return {
-    frame,
-    body: frame && JSON.stringify({ ...frame, id: 0 }),
-    ok: (r) => log.push(`${name} ok ${JSON.stringify(r)}`),
-    fail: (e: RealtimeError) => log.push(`${name} ${e.code}: ${e.message}`),
+    frame_: frame,
+    body_: frame && JSON.stringify({ ...frame, id: 0 }),
+    resolve_: (r) => log.push(`${name} ok ${JSON.stringify(r)}`),
+    reject_: (e: RealtimeError) => log.push(`${name} ${e.code}: ${e.message}`),
   };
 }
 
-const pub = (key: string): Op['frame'] => ({ t: 'pub', topic: 'a', data: 1, key });
-const rpc: Op['frame'] = { t: 'rpc', method: 'm' };
+const pub = (key: string): Op['frame_'] => ({ t: 'pub', topic: 'a', data: 1, key });
+const rpc: Op['frame_'] = { t: 'rpc', method: 'm' };
 
 const unsent = (ops: Operations) => [...(ops.app_ ?? [])].filter((o) => o.id === undefined);
-const publishes = (ops: Operations) => [...(ops.app_ ?? [])].filter((o) => o.frame?.t == 'pub');
+const publishes = (ops: Operations) => [...(ops.app_ ?? [])].filter((o) => o.frame_?.t == 'pub');
 
 function setup(size = 10) {
   const c = clock();
@@ -150,7 +150,7 @@ describe('Operations: one lifecycle, one timer', () => {
     expect(changed()).toBe(2);
     advance(100);
     expect(changed()).toBe(3);
-    expect(publishes(ops).map((o) => (o.frame as { key: string }).key)).toEqual(['k2']);
+    expect(publishes(ops).map((o) => (o.frame_ as { key: string }).key)).toEqual(['k2']);
     ops.failAll_({ code: 'closed', message: 'client closed' } as RealtimeError);
     expect(changed()).toBe(3);
     expect(log).toEqual(['p1 timeout: deadline passed', 'p2 closed: client closed', 'r closed: client closed']);
@@ -160,7 +160,7 @@ describe('Operations: one lifecycle, one timer', () => {
     const { ops, advance } = setup();
     const log: string[] = [];
     const b = op(log, 'b', rpc);
-    const a: Op = { ...op(log, 'a', rpc), fail: (e) => (log.push(`a ${e.code}`), ops.failAll_({ code: 'closed', message: 'x' } as RealtimeError)) };
+    const a: Op = { ...op(log, 'a', rpc), reject_: (e) => (log.push(`a ${e.code}`), ops.failAll_({ code: 'closed', message: 'x' } as RealtimeError)) };
     ops.add_(a, 100, true);
     ops.add_(b, 100, true);
     advance(100);
