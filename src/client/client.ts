@@ -7,6 +7,7 @@ import {
   type ConnectResult,
   type Publication,
   type PublishResult,
+  type ReplyFrame,
   type StreamPosition,
   type SubscribeManyResult,
   type SubscribeResult,
@@ -592,7 +593,7 @@ class Client extends Emitter<ClientEvents> implements RealtimeClient, Watched {
     if (!d.ok) {
       // A malformed reply still ends the request it names (a connect attempt ends at once); anything else is reported.
       const raw = d.raw;
-      if (!(raw?.t == 'reply' && this.ops_.settle_({ t: 'reply', id: raw.id as number, error: d.error }))) this.report_(fromWire(d.error));
+      if (!(raw?.t == 'reply' && this.ops_.settle_({ id: raw.id, error: d.error } as ReplyFrame))) this.report_(fromWire(d.error));
       return;
     }
     const f = d.frame;

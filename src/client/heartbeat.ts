@@ -43,7 +43,7 @@ class Group {
   add_(m: Watched): void {
     this.members_.add(m);
     m.beats_ = this;
-    if (this.timer_ === undefined) this.timer_ = this.timers_.setTimeout(this.run_, this.tick_);
+    this.arm_();
   }
 
   remove_(m: Watched): void {
@@ -65,7 +65,12 @@ class Group {
       this.remove_(m);
       m.heartbeatDead_();
     }
-    if (this.members_.size && this.timer_ === undefined) this.timer_ = this.timers_.setTimeout(this.run_, this.tick_);
+    if (this.members_.size) this.arm_();
+  }
+
+  /** Tick again in `tick_` ms, unless already armed (a member may have joined during the scan). */
+  private arm_(): void {
+    if (this.timer_ === undefined) this.timer_ = this.timers_.setTimeout(this.run_, this.tick_);
   }
 }
 

@@ -27,23 +27,6 @@ export const isInt = (v: unknown): v is number => Number.isSafeInteger(v) && (v 
 /** An `{epoch, offset}` position (also the head of a `sub` result). */
 export const isPosition = (v: unknown): boolean => isObj(v) && isStr(v.epoch) && isInt(v.offset);
 
-/**
- * Parse a raw frame into an object with a string `t`, enforcing the size bound before parsing.
- * Binary frames are not part of the native protocol and are refused.
- */
-function parse(raw: unknown, maxBytes: number): Decoded<Obj> {
-  if (!isStr(raw)) return fail('bad_frame', 'binary frames are not supported');
-  if (isOver(raw, maxBytes)) return fail('too_large', `frame exceeds ${maxBytes} bytes`);
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch {
-    return fail('bad_frame', 'frame is not valid JSON');
-  }
-  if (!isObj(value) || !isStr(value.t)) return fail('bad_frame', 'frame must be an object with a string "t"');
-  return { ok: true, frame: value };
-}
-
 /** Whether `s` takes more than `maxBytes` in UTF-8, counting the bytes only when it could. */
 export function isOver(s: string, maxBytes: number): boolean {
   // UTF-16 length is a lower bound on UTF-8 bytes and 3× an upper bound: exact only when close.
@@ -140,15 +123,25 @@ const serverChecks: Checks = {
   pong: none,
 };
 
+/**
+ * Parse and validate one raw frame: the size bound is enforced before parsing; binary frames are
+ * not part of the native protocol and are refused; then it must be an object with a known string
+ * `t` whose fields pass that type's check.
+ */
 function decodeWith<F>(checks: Checks, raw: unknown, maxBytes: number): Decoded<F> {
-  const parsed = parse(raw, maxBytes);
-  if (!parsed.ok) return parsed;
-  const frame = parsed.frame;
-  const check = checks[frame.t as string];
-  if (!check) return fail('unknown_type', `unknown frame type "${(frame.t as string).slice(0, 32)}"`);
+  if (!isStr(raw)) return fail('bad_frame', 'binary frames are not supported');
+  if (isOver(raw, maxBytes)) return fail('too_large', `frame exceeds ${maxBytes} bytes`);
+  let frame: unknown;
+  try {
+    frame = JSON.parse(raw);
+  } catch {
+    return fail('bad_frame', 'frame is not valid JSON');
+  }
+  if (!isObj(frame) || !isStr(frame.t)) return fail('bad_frame', 'frame must be an object with a string "t"');
+  const check = checks[frame.t];
+  if (!check) return fail('unknown_type', `unknown frame type "${frame.t.slice(0, 32)}"`);
   const problem = check(frame);
-  // The same {ok, frame} when valid: no second allocation per frame.
-  return problem ? { ...fail('bad_frame', `${frame.t}: ${problem}`), raw: frame } : (parsed as Decoded<F>);
+  return problem ? { ...fail('bad_frame', `${frame.t}: ${problem}`), raw: frame } : { ok: true, frame: frame as F };
 }
 
 /** Decode and validate a frame sent by a client (used by the server). */
