@@ -12,4 +12,4 @@ export function loadWebSocket(): Promise<WebSocketConstructor> {
 export const LINK = Symbol();
 
 /** No `ws` events outside Node: every socket gets `on…` handlers. */
-export const listen = (_socket: WebSocketLike): boolean => false;
+export const listen = (_socket: WebSocketLike, _opened: () => void, _errored: (error: unknown) => void): boolean => false;

@@ -31,15 +31,10 @@ interface Link {
 }
 type WsSocket = WebSocketLike & { [LINK]: Link; on(event: string, listener: (...args: never[]) => void): void };
 
+// `open` and `error` take the transport's own shared handlers (same arguments in both APIs).
 // `ws`'s own events skip building an Event per frame (the receive hot path) and the wrapper
 // closure `ws` makes for each `on…` handler. Text arrives as a Buffer: `toString()` is a direct
 // call, about 2× faster than `String(data)`. Node-only: browser bundles do without them.
-function opened(this: WsSocket): void {
-  this[LINK].handlers.onOpen();
-}
-function errored(this: WsSocket, error: unknown): void {
-  this[LINK].handlers.onError?.(error);
-}
 function closed(this: WsSocket, code: number, reason: object): void {
   this[LINK].end(code || 1006, reason.toString());
 }
@@ -51,7 +46,7 @@ function received(this: WsSocket, data: object, binary: boolean): void {
  * Listen to `ws`'s own events (its Node EventEmitter API) when `socket` has them: `false` for a
  * browser-style socket (Node 22's global WebSocket), which then gets `on…` handlers.
  */
-export function listen(socket: WebSocketLike): boolean {
+export function listen(socket: WebSocketLike, opened: () => void, errored: (error: unknown) => void): boolean {
   if (!socket.on) return false;
   socket.on('open', opened);
   socket.on('message', received);

@@ -70,7 +70,7 @@ class SocketLink implements TransportConnection {
     // Binary frames arrive as ArrayBuffer in browsers and in `ws` alike.
     ws.binaryType = 'arraybuffer';
     // `ws` on Node gets its own events (see load-ws.ts); a browser-style socket, `on…` handlers.
-    if (!listen(ws)) {
+    if (!listen(ws, opened, errored)) {
       ws.onopen = opened;
       ws.onmessage = messageEvent;
       ws.onerror = errored;
