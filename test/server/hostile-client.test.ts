@@ -1,0 +1,88 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { MemoryBroker } from '../../server/src/brokers/memory';
+import { Raw, cleanup, sign, sleep, startServer, waitFor } from './helpers';
+
+afterEach(cleanup);
+
+/** Streams the memory broker holds, per app (white-box: the map is private). */
+const held = (broker: MemoryBroker): number[] =>
+  [...(broker as unknown as { apps: Map<string, { streams: Map<string, unknown> }> }).apps.values()].map((a) => a.streams.size);
+
+describe('a hostile client against the WebSocket server', () => {
+  it('holds nothing for fresh topics subscribed and left in a loop (no wait for the sweep)', async () => {
+    const broker = new MemoryBroker({ history: { size: 10, ttl: 600_000 } });
+    const server = await startServer({ broker, rateLimit: { frames: 10_000, per: 1000 } });
+    const { raw } = await Raw.connected(server, 'alice');
+    const before = held(broker);
+    const n = 500;
+    for (let i = 0; i < n; i++) {
+      raw.send({ t: 'sub', id: 1000 + 2 * i, topic: `churn-${i}` });
+      raw.send({ t: 'unsub', id: 1001 + 2 * i, topic: `churn-${i}` });
+    }
+    await raw.next((f) => f.t === 'reply' && f.id === 1000 + 2 * n - 1, 10_000);
+    expect(raw.frames.filter((f) => f.t === 'reply' && f.error)).toEqual([]);
+    // Only the personal stream user:alice is left.
+    expect(held(broker)).toEqual(before);
+    // A topic with history keeps it (and its epoch) after its last subscriber leaves.
+    await server.publish('shop', { eventTopics: ['kept'], data: 1 });
+    const sub = await raw.request({ t: 'sub', topic: 'kept' });
+    await raw.request({ t: 'unsub', topic: 'kept' });
+    const again = await raw.request({ t: 'sub', topic: 'kept', since: { epoch: sub.result.epoch, offset: 0 } });
+    expect(again.result).toMatchObject({ epoch: sub.result.epoch, offset: 1, recovered: true });
+    expect(again.result.pubs).toHaveLength(1);
+  });
+
+  it('a subscriber that left a never-published topic and came back still recovers from offset 0', async () => {
+    const server = await startServer();
+    const { raw } = await Raw.connected(server, 'alice');
+    const first = await raw.request({ t: 'sub', topic: 'later' });
+    await raw.request({ t: 'unsub', topic: 'later' });
+    await server.publish('shop', { eventTopics: ['later'], data: 'x' });
+    const back = await raw.request({ t: 'sub', topic: 'later', since: { epoch: first.result.epoch, offset: 0 } });
+    expect(back.result).toMatchObject({ epoch: first.result.epoch, offset: 1, recovered: true });
+  });
+
+  it('closes with 1011 (reconnect) a connect that failed on the server, instead of leaving it half-open', async () => {
+    const server = await startServer({
+      deviceOf: () => {
+        throw new Error('device lookup failed');
+      },
+    });
+    const raw = await Raw.open(server);
+    const reply = await raw.request({ t: 'connect', v: 1, app: 'shop', token: await sign('alice'), device: 'd1' });
+    expect(reply.error).toMatchObject({ code: 'internal' });
+    expect(await raw.next((f) => f.t === 'close')).toMatchObject({ code: 1011, reconnect: true });
+    expect((await raw.closed).code).toBe(1011);
+    expect(server.stats().connections).toBe(0);
+  });
+
+  it('closes with 4000 a connect whose hook never answers, at handshakeTimeout', async () => {
+    const server = await startServer({ handshakeTimeout: 300, deviceOf: () => new Promise<string | null>(() => {}) });
+    const raw = await Raw.open(server);
+    raw.send({ t: 'connect', id: 1, v: 1, app: 'shop', token: await sign('alice'), device: 'd1' });
+    const closed = await Promise.race([raw.closed, sleep(5000).then(() => ({ code: -1, reason: 'still open after 5 s' }))]);
+    expect(closed.code).toBe(4000);
+  });
+
+  it('keeps the handshake timer off once connect succeeded', async () => {
+    const server = await startServer({ handshakeTimeout: 300 });
+    const { raw } = await Raw.connected(server, 'alice');
+    await sleep(600);
+    expect((await raw.request({ t: 'sub', topic: 'still-here' })).result).toMatchObject({ recovered: true });
+  });
+
+  it('cuts a client that floods WebSocket pings without reading the pongs', async () => {
+    const server = await startServer();
+    const { raw } = await Raw.connected(server, 'alice');
+    (raw.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    const payload = Buffer.alloc(125, 1);
+    let gone = false;
+    void raw.closed.then(() => (gone = true));
+    for (let i = 0; i < 100_000 && !gone; i++) {
+      raw.ws.ping(payload);
+      if (i % 500 === 0) await sleep(1);
+    }
+    await waitFor(() => gone, 'the server to cut the ping flood', 10_000);
+    await waitFor(() => server.stats().connections === 0, 'the connection to be released', 5000);
+  });
+});
