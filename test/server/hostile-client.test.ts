@@ -1,6 +1,7 @@
+import { generateKeyPair, SignJWT } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryBroker } from '../../server/src/brokers/memory';
-import { Raw, cleanup, sign, sleep, startServer, waitFor } from './helpers';
+import { Raw, SECRET, cleanup, sign, sleep, startServer, waitFor } from './helpers';
 
 afterEach(cleanup);
 
@@ -84,5 +85,58 @@ describe('a hostile client against the WebSocket server', () => {
     }
     await waitFor(() => gone, 'the server to cut the ping flood', 10_000);
     await waitFor(() => server.stats().connections === 0, 'the connection to be released', 5000);
+  });
+});
+
+/** The close code and connect reply error of a `connect` with `token`. */
+async function tryConnect(server: { url: string }, token: string): Promise<{ code: number; error: string | undefined }> {
+  const raw = await Raw.open(server);
+  const reply = await raw.request({ t: 'connect', v: 1, app: 'shop', token }, 5000);
+  return { code: (await raw.closed).code, error: reply.error?.code };
+}
+
+const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+const key = new TextEncoder().encode(SECRET);
+const now = () => Math.floor(Date.now() / 1000);
+
+describe('hostile tokens at connect', () => {
+  it('refuses alg none, another HMAC, RS256, expired, not-yet-valid and huge tokens with 4100', async () => {
+    const server = await startServer();
+    const { privateKey } = await generateKeyPair('RS256');
+    const claims = { sub: 'mallory', exp: now() + 3600 };
+    const tokens: Record<string, string> = {
+      none: `${b64({ alg: 'none', typ: 'JWT' })}.${b64(claims)}.`,
+      hs512: await new SignJWT(claims).setProtectedHeader({ alg: 'HS512' }).sign(key),
+      rs256: await new SignJWT(claims).setProtectedHeader({ alg: 'RS256' }).sign(privateKey),
+      expired: await new SignJWT({ sub: 'mallory', exp: now() - 60 }).setProtectedHeader({ alg: 'HS256' }).sign(key),
+      notBefore: await new SignJWT({ ...claims, nbf: now() + 600 }).setProtectedHeader({ alg: 'HS256' }).sign(key),
+      huge: await new SignJWT({ ...claims, pad: 'x'.repeat(500_000) }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode('another secret')),
+      garbage: 'a.b.c',
+    };
+    for (const [name, token] of Object.entries(tokens)) {
+      expect(await tryConnect(server, token), name).toEqual({ code: 4100, error: 'unauthorized' });
+    }
+    expect(server.stats().connections).toBe(0);
+  });
+});
+
+describe('idempotency keys of client publishes', () => {
+  it('are the sender\'s own: the same key from another app or another user is another publish', async () => {
+    const server = await startServer({ canPublish: () => true });
+    const publisher = async (user: string, app: string) => (await Raw.connected(server, user, { app })).raw;
+    const [aliceShop, aliceBlog, bobShop] = await Promise.all([publisher('alice', 'shop'), publisher('alice', 'blog'), publisher('bob', 'shop')]);
+    const pub = (r: Raw) => r.request({ t: 'pub', topic: 'room', key: 'k1', data: { n: 1 } });
+    const first = await pub(aliceShop);
+    const again = await pub(aliceShop);
+    const otherApp = await pub(aliceBlog);
+    const otherUser = await pub(bobShop);
+    expect(again.result).toEqual(first.result);
+    expect(otherApp.result.id).not.toBe(first.result.id);
+    expect(otherUser.result.id).not.toBe(first.result.id);
+    expect(otherUser.result.offset).toBe(2);
+    // Another body under the same key is refused, naming the key.
+    const conflict = await aliceShop.request({ t: 'pub', topic: 'room', key: 'k1', data: { n: 2 } });
+    expect(conflict.error).toMatchObject({ code: 'bad_request' });
+    expect(conflict.error.message).toContain('key');
   });
 });
