@@ -333,6 +333,8 @@ export class Connection implements Subscriber, CountWatcher {
         metrics.error('slow_consumer');
         this.closeWith(CloseCode.SlowConsumer, 'too many messages held during a subscribe', true);
       },
+      // A reply is written whole: more than the buffer bound would cut the client right after it.
+      Math.max(options.maxBufferedBytes, options.maxFrameBytes),
     );
 
     const personal = [ctx.user !== null ? `user:${ctx.user}` : undefined, ctx.device !== null ? `device:${ctx.device}` : undefined].filter(

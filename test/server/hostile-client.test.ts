@@ -140,3 +140,29 @@ describe('idempotency keys of client publishes', () => {
     expect(conflict.error.message).toContain('key');
   });
 });
+
+describe('history replays are bounded per reply', () => {
+  it('answers recovered: false instead of a replay larger than maxBufferedBytes, and replays what fits', async () => {
+    const server = await startServer({ maxFrameBytes: 64 * 1024, maxBufferedBytes: 256 * 1024 });
+    const { raw } = await Raw.connected(server, 'alice');
+    const head = await raw.request({ t: 'sub', topic: 'big' });
+    await raw.request({ t: 'unsub', topic: 'big' });
+    const chunk = 'x'.repeat(40 * 1024);
+    // 10 × 40 KiB: 400 KiB of history, more than the 256 KiB one reply may carry.
+    for (let i = 0; i < 10; i++) await server.publish('shop', { eventTopics: ['big'], data: chunk });
+    await server.publish('shop', { eventTopics: ['small'], data: 'tiny' });
+    const since = { epoch: head.result.epoch, offset: 0 };
+    const reply = await raw.request({ t: 'subs', subs: [{ topic: 'big', since }, { topic: 'small', since }] });
+    expect(reply.result.results.big).toEqual({ epoch: head.result.epoch, offset: 10, recovered: false, pubs: [] });
+    expect(reply.result.results.small).toMatchObject({ offset: 1, recovered: true });
+    expect(reply.result.results.small.pubs).toHaveLength(1);
+    // From a recent position the rest fits: replayed in full.
+    await raw.request({ t: 'unsub', topic: 'big' });
+    const recent = await raw.request({ t: 'sub', topic: 'big', since: { epoch: head.result.epoch, offset: 7 } });
+    expect(recent.result).toMatchObject({ offset: 10, recovered: true });
+    expect(recent.result.pubs.map((p: { offset: number }) => p.offset)).toEqual([8, 9, 10]);
+    // Live messages still flow on the stream that was not replayed.
+    await server.publish('shop', { eventTopics: ['big'], data: 'after' });
+    expect(await raw.next((f) => f.t === 'msg' && f.topic === 'big' && f.data === 'after')).toMatchObject({ offset: 11 });
+  });
+});
