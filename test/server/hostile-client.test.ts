@@ -166,3 +166,21 @@ describe('history replays are bounded per reply', () => {
     expect(await raw.next((f) => f.t === 'msg' && f.topic === 'big' && f.data === 'after')).toMatchObject({ offset: 11 });
   });
 });
+
+describe('names with control characters', () => {
+  it('never mix two apps in presence, whatever characters app and topic names hold', async () => {
+    const server = await startServer({ presenceInterval: 20 });
+    const { raw: watcher } = await Raw.connected(server, 'alice', { app: 'shop' });
+    const watched = await watcher.request({ t: 'watch', topic: 'x\u0000y' });
+    expect(watched.result).toEqual({ users: 0, connections: 0 });
+    const { raw: other } = await Raw.connected(server, 'mallory', { app: 'shop\u0000x' });
+    expect((await other.request({ t: 'sub', topic: 'y' })).result).toMatchObject({ recovered: true });
+    const { raw: same } = await Raw.connected(server, 'bob', { app: 'shop' });
+    await same.request({ t: 'sub', topic: 'x\u0000y' });
+    // Only bob (app shop) counts: the one count pushed says 1 user.
+    const count = await watcher.next((f) => f.t === 'count');
+    expect(count).toMatchObject({ topic: 'x\u0000y', users: 1, connections: 1 });
+    await sleep(200);
+    expect(watcher.of('count').map((f) => f.users)).toEqual([1]);
+  });
+});
