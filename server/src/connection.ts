@@ -53,6 +53,8 @@ export interface ServerCore {
 
 /** Refusing this many times the frame limit within one rate window closes the connection (4002). */
 const ABUSE_FACTOR = 5;
+/** WebSocket close code 1011 ("internal error"): `connect` failed on the server's side; reconnect with backoff. */
+const INTERNAL_ERROR = 1011;
 /** Largest delay `setTimeout` honours. */
 const MAX_TIMER = 2 ** 31 - 1;
 /** A peer that does not answer our close frame within this is cut (ws would wait 30 s). */
@@ -237,8 +239,9 @@ export class Connection implements Subscriber, CountWatcher {
     if (frame.t === 'pong') return;
     if (this.state === 'handshake') {
       if (frame.t !== 'connect') return this.closeWith(CloseCode.HandshakeTimeout, 'expected a connect frame first', true);
+      // The handshake timer keeps running until `connect` succeeds: a hook that never answers
+      // (`deviceOf`, a JWKS fetch) cannot hold the socket past `handshakeTimeout`.
       this.state = 'connecting';
-      clearTimeout(this.handshakeTimer);
     }
     if (this.queued >= Math.max(MAX_QUEUED_FRAMES, this.core.options.rateLimit.frames)) return this.refuseBusy(frame, 'too many frames waiting');
     this.queued++;
@@ -274,7 +277,16 @@ export class Connection implements Subscriber, CountWatcher {
     try {
       if (frame.t === 'connect') {
         if (this.state === 'open') throw new Refusal(err(ErrorCode.BadRequest, 'already connected'));
-        return await this.connect(frame);
+        try {
+          return await this.connect(frame);
+        } catch (e) {
+          // A `connect` that failed on the server's side (a throwing `deviceOf`, the broker down
+          // while the personal streams attach) is answered, then closed (1011, reconnect): never
+          // left half-open, without a handshake timer, pings or token expiry.
+          this.fail(frame.id, e);
+          this.closeWith(INTERNAL_ERROR, 'connect failed on the server', true, e instanceof BrokerUnavailableError ? 1000 : undefined);
+          return;
+        }
       }
       if (this.state !== 'open' || !this.ctx) throw new Refusal(err(ErrorCode.BadRequest, `${frame.t} before connect`));
       const handler = this.handlers[frame.t] as (f: typeof frame, ctx: ConnectionContext) => Promise<void> | void;
@@ -308,6 +320,7 @@ export class Connection implements Subscriber, CountWatcher {
     const { options, metrics, broker } = this.core;
     const ctx = await authenticate(frame, this.core, this.id, () => this.state === 'closed');
     if (!ctx) return;
+    clearTimeout(this.handshakeTimer);
     this.ctx = ctx;
     this.state = 'open';
     metrics.connections++;
@@ -320,6 +333,8 @@ export class Connection implements Subscriber, CountWatcher {
         metrics.error('slow_consumer');
         this.closeWith(CloseCode.SlowConsumer, 'too many messages held during a subscribe', true);
       },
+      // A reply is written whole: more than the buffer bound would cut the client right after it.
+      Math.max(options.maxBufferedBytes, options.maxFrameBytes),
     );
 
     const personal = [ctx.user !== null ? `user:${ctx.user}` : undefined, ctx.device !== null ? `device:${ctx.device}` : undefined].filter(

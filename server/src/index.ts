@@ -155,6 +155,8 @@ export async function createServer(options: ServerOptions): Promise<RealtimeServ
         logger: log,
         connection: { pingInterval: o.pingInterval, maxFrameBytes: o.maxFrameBytes },
         corsOrigins: o.corsOrigins,
+        apps: o.apps,
+        anyApp: o.tokens.anyApp,
       })
     : undefined;
   await flags?.ready.catch((e: unknown) => {

@@ -7,16 +7,22 @@ import { fingerprintOf } from './idempotency';
 import { PayloadTooLargeError, type PublishReceipt, type PublishTarget } from './publish';
 import { KeyedLimiter } from './rate-limit';
 import { HttpError, isAbort, readJson, sendHttpError, sendJson } from './http-util';
+import { MAX_NAME_LENGTH } from './connection/input';
 
 /** Most ids one `/notify` may list per target kind. */
 export const MAX_TARGETS = 1000;
 
-const ids = z.array(z.string().min(1, 'must be a non-empty string')).max(MAX_TARGETS, `at most ${MAX_TARGETS} entries`);
+/** A user, device, topic or app name: as over the WebSocket, 1 to {@link MAX_NAME_LENGTH} characters. */
+const name = z
+  .string()
+  .min(1, 'must be a non-empty string')
+  .max(MAX_NAME_LENGTH, `must be at most ${MAX_NAME_LENGTH} characters`);
+const ids = z.array(name).max(MAX_TARGETS, `at most ${MAX_TARGETS} entries`);
 
 /** The `POST /notify` body (docs/protocol.md, HTTP endpoints). */
 export const notifyBody = z
   .object({
-    appId: z.string().min(1, 'must be a non-empty string'),
+    appId: name,
     users: ids.optional(),
     devices: ids.optional(),
     eventTopics: ids.optional(),

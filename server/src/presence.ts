@@ -180,5 +180,10 @@ export class Presence {
   }
 }
 
-const keyOf = (app: string, topic: string): string => `${app}\u0000${topic}`;
+/**
+ * The map key of (app, topic): length-prefixed, so no pair of names can meet on one key. A plain
+ * separator would let a client of app `shop\u0000x` on topic `y` count in app `shop`'s topic
+ * `x\u0000y` (names may hold any character).
+ */
+const keyOf = (app: string, topic: string): string => `${app.length}:${app}:${topic}`;
 const countOf = (p: TopicPresence): OnlineCount => ({ users: p.users.size, connections: p.members.size });

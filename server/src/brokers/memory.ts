@@ -112,6 +112,17 @@ export class MemoryBroker implements Broker {
     const state = this.apps.get(app)?.streams.get(stream);
     if (!state || !state.subscribers.delete(subscriber) || state.subscribers.size > 0) return;
     if (state.history) state.app.idle.add(state);
+    // Nothing left to keep (no history, no subscriber): forgotten now, not at the next sweep, so a
+    // client that subscribes to and leaves fresh topics in a loop holds nothing. No generation bump:
+    // the stream never had history, so the epoch it would be created with is unchanged.
+    else this.drop(state);
+  }
+
+  /** Remove a stream that holds nothing, and its app when that holds nothing either (as the sweep does). */
+  private drop(state: StreamState): void {
+    const app = state.app;
+    app.streams.delete(state.stream);
+    if (app.streams.size === 0 && app.generation === 0) this.apps.delete(app.id);
   }
 
   async history(app: string, stream: string, since?: StreamPosition): Promise<SubscribeResult> {

@@ -24,6 +24,8 @@ export class StreamAttacher {
     private readonly send: (delivery: Delivery, matched: StreamOffset[]) => void,
     /** The hold bound was reached: the connection must go (it recovers on reconnect). */
     private readonly onOverflow: () => void,
+    /** Most replayed bytes one reply may carry (see {@link capReplay}); default unbounded. */
+    private readonly maxReplayBytes = Infinity,
   ) {}
 
   /** A live message: sent now, or held while an attach is in flight. */
@@ -52,6 +54,7 @@ export class StreamAttacher {
       // message published in between is held and dropped if the history covered it.
       await Promise.all(streams.map((s) => broker.subscribe(app, s, subscriber)));
       const results = await Promise.all(streams.map(async (s): Promise<[string, SubscribeResult]> => [s, await broker.history(app, s, since(s))]));
+      capReplay(results, this.maxReplayBytes);
       for (const [s, r] of results) this.covered.set(s, { epoch: r.epoch, offset: r.offset });
       if (isOpen()) done(results);
     } catch (e) {
@@ -84,5 +87,32 @@ export class StreamAttacher {
       if (rest.length > 0) this.send(delivery, rest);
     }
     covered.clear();
+  }
+}
+
+/** What one replayed publication costs in a reply besides its `data`: the topic, id, offsets, keys. */
+const PUB_OVERHEAD = 96;
+
+/**
+ * Never more than `budget` bytes (about: UTF-16 units of the JSON) of replayed messages in one
+ * reply: a stream whose replay does not fit in what is left answers `recovered: false` with no
+ * `pubs`, as a gap longer than `history.maxReplay` does (never a partial replay; the client
+ * refetches). Without it one `sub` with an old position on a stream of large messages makes the
+ * server build a reply of up to `history.size` × `maxFrameBytes` (1 GB by default) for one
+ * frame, and a reply larger than the client's own frame limit, which it drops, every time it
+ * resubscribes. The work is bounded too: a stream's sizes are summed only until they overflow.
+ */
+export function capReplay(results: Array<[string, SubscribeResult]>, budget: number): void {
+  let left = budget;
+  for (const entry of results) {
+    const r = entry[1];
+    if (r.pubs.length === 0) continue;
+    let cost = 0;
+    for (const p of r.pubs) {
+      cost += PUB_OVERHEAD + p.topic.length + p.id.length + (JSON.stringify(p.data)?.length ?? 0);
+      if (cost > left) break;
+    }
+    if (cost <= left) left -= cost;
+    else entry[1] = { epoch: r.epoch, offset: r.offset, recovered: false, pubs: [] };
   }
 }

@@ -36,6 +36,9 @@ export interface FlagsDeps {
   connection: Record<string, unknown>;
   /** The server's `corsOrigins`: a list limits the browser routes to it; otherwise any origin. */
   corsOrigins?: string[] | '*';
+  /** The server's `apps` allow-list and `tokens.anyApp`: the HTTP routes bind a token's app as `connect` does. */
+  apps?: Set<string>;
+  anyApp: boolean;
 }
 
 /** Build the flags service from the `flags` option; a bad option or flags file throws a TypeError naming it. */
@@ -69,6 +72,8 @@ export function createFlagsService(options: FlagsServerOptions, deps: FlagsDeps)
     now,
     maxBodyBytes: deps.maxBodyBytes,
     ...(Array.isArray(deps.corsOrigins) ? { corsOrigins: deps.corsOrigins } : {}),
+    ...(deps.apps ? { apps: deps.apps } : {}),
+    anyApp: deps.anyApp,
     remoteConfig: { connection: deps.connection, ...(options.remoteConfig ?? {}) },
   });
   return {

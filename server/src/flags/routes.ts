@@ -21,6 +21,10 @@ export interface FlagRoutesDeps {
   remoteConfig: Record<string, unknown>;
   /** Origins the browser routes answer (the server's `corsOrigins` list); absent: any origin. */
   corsOrigins?: string[];
+  /** The server's `apps` allow-list: a token (or `?app=`) for another app is refused (403), as at `connect`. */
+  apps?: Set<string>;
+  /** The server's `tokens.anyApp`: without it, a token with no `app` claim is refused (403), as at `connect`. */
+  anyApp: boolean;
 }
 
 /** The routes pages call (user token in `Authorization`, never a cookie); the admin API has no CORS. */
@@ -52,13 +56,24 @@ export function createFlagRoutes(deps: FlagRoutesDeps): FlagRoutes {
     const token = bearer(req);
     if (!token && anonymous) {
       // No identity: rules on users, roles or claims do not match; environment and percentage-free values do.
-      return evaluateAll(deps.store.all(), flagContextOf({ app: appParam(req), user: null, device: null, claims: {} }, deps.env), deps.now());
+      const app = appParam(req);
+      const allowed = app !== null && (!deps.apps || deps.apps.has(app)) ? app : null;
+      return evaluateAll(deps.store.all(), flagContextOf({ app: allowed, user: null, device: null, claims: {} }, deps.env), deps.now());
     }
     if (!token) throw new HttpError(401, 'unauthorized', 'missing "Authorization: Bearer <token>"');
     const verified = await deps.auth.verify(token);
     if (!verified.ok) throw new HttpError(401, 'unauthorized', verified.message);
     const c = verified.claims;
-    const ctx = flagContextOf({ app: c.app ?? appParam(req), user: c.sub, device: c.device ?? null, claims: c }, deps.env);
+    // The token binds the app exactly as at `connect` (connection/session.ts): a token without
+    // `app` names one by `?app=` only with `tokens.anyApp`, and the app must be an allowed one.
+    if (c.app === undefined && !deps.anyApp) {
+      throw new HttpError(403, 'forbidden', 'token has no "app" claim (the server accepts those only with tokens.anyApp)', { field: 'Authorization' });
+    }
+    const app = c.app ?? appParam(req);
+    if (app !== null && deps.apps && !deps.apps.has(app)) {
+      throw new HttpError(403, 'forbidden', `app "${app}" is not allowed`, { field: c.app === undefined ? 'app' : 'Authorization' });
+    }
+    const ctx = flagContextOf({ app, user: c.sub, device: c.device ?? null, claims: c }, deps.env);
     return evaluateAll(deps.store.all(), ctx, deps.now());
   };
 
@@ -114,7 +129,7 @@ export function createFlagRoutes(deps: FlagRoutesDeps): FlagRoutes {
       return cached(req, res, { flags: list });
     }
     if (pathname.startsWith('/api/flags/')) {
-      const key = decodeURIComponent(pathname.slice('/api/flags/'.length));
+      const key = decodeKey(pathname.slice('/api/flags/'.length));
       if (method !== 'PUT' && method !== 'DELETE' && method !== 'GET') throw notAllowed(res, 'GET, PUT, DELETE');
       const scope = admin(req);
       // Another app's flag (or one of every app) is not there for a per-app key.
@@ -168,6 +183,15 @@ export function createFlagRoutes(deps: FlagRoutesDeps): FlagRoutes {
 function appParam(req: IncomingMessage): string | null {
   const app = new URL(req.url ?? '/', 'http://localhost').searchParams.get('app');
   return app === null || app === '' || app.length > 256 ? null : app;
+}
+
+/** A flag key from the path: bad percent-encoding (`%E0%A4%A`) is the caller's 400, not a 500. */
+function decodeKey(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new HttpError(400, 'bad_request', 'key: bad percent-encoding in the path', { field: 'key' });
+  }
 }
 
 function notAllowed(res: ServerResponse, allow: string): HttpError {
