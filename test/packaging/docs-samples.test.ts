@@ -81,11 +81,13 @@ function extract(file: string): { samples: Sample[]; problems: string[] } {
     let j = i - 1;
     while (j >= 0 && lines[j]!.trim() === '') j--;
     let directive: string[] | undefined;
+    let directiveLine = 0;
     if (j >= 0 && lines[j]!.trim().endsWith('-->')) {
       let k = j;
       while (k >= 0 && !lines[k]!.includes('<!--')) k--;
       if (k >= 0 && DIRECTIVE.test(lines[k]!)) {
         used.add(k);
+        directiveLine = k + 1;
         const text = lines.slice(k, j + 1).join('\n');
         directive = text
           .replace(/^\s*<!--\s*sample:/, '')
@@ -102,7 +104,7 @@ function extract(file: string): { samples: Sample[]; problems: string[] } {
         const prelude = /^prelude\s+([\w-]+(?:\s*,\s*[\w-]+)*)$/.exec(head);
         if (skip) sample.skip = skip[1]!;
         else if (prelude) sample.preludes = prelude[1]!.split(/\s*,\s*/);
-        else if (head !== '' && head !== 'check') problems.push(`${file}:${j + 1}: unknown sample directive "${head}"`);
+        else if (head !== '' && head !== 'check') problems.push(`${file}:${directiveLine}: unknown sample directive "${head}"`);
         for (const p of sample.preludes) if (!(p in PRELUDES)) problems.push(`${file}:${i + 1}: unknown prelude "${p}"`);
       }
       samples.push(sample);
@@ -213,6 +215,11 @@ describe('docs code samples', () => {
     program = ts.createProgram({ rootNames: [...byPath.keys()], options, host });
     const global = [...program.getOptionsDiagnostics(), ...program.getGlobalDiagnostics()];
     expect(global.map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'))).toEqual([]);
+    // The samples compile against the built declarations, never the sources.
+    const files = program.getSourceFiles().map((f) => relative(root, f.fileName).replace(/\\/g, '/'));
+    expect(files).toContain('dist/index.d.ts');
+    expect(files).toContain('server/dist/index.d.ts');
+    expect(files.filter((f) => /^(server\/)?src\//.test(f))).toEqual([]);
   }, 60_000);
 
   it('every sample directive is well-formed and precedes a checked fence', () => {
