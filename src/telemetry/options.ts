@@ -29,7 +29,11 @@ export interface TelemetryOptions {
   respectPrivacySignals?: boolean;
   /** Keep only these top-level `props` keys (empty: all). Default `[]`; the remote config's list overrides it. */
   allow?: string[];
-  /** Remove these `props` keys at any depth. Default `['password', 'token', 'secret', 'authorization', 'cookie']`; the remote config's list is added. */
+  /**
+   * Remove these `props` keys at any depth, besides the keys that always go (any key naming a
+   * password, secret, token, authorization, cookie, API key, credential or private key). Default
+   * `[]`; the remote config's list is added.
+   */
   deny?: string[];
   /**
    * Remote config: `true` GETs `<endpoint>/api/telemetry/config` at start (cached; the cache or the
